@@ -1,0 +1,14 @@
+# Shared by setup.sh and the kg entry point: where cached binaries live.
+# The cache key is the pinned version plus a hash of the wrapper module, so a
+# change to either builds afresh; tests/env/binaries.ts computes the same key.
+# shellcheck disable=SC2034
+KG_CACHE=${KG_CACHE:-/var/cache/kernel-gossip}
+# shellcheck source=scripts/versions.env
+source "$ROOT/scripts/versions.env"
+
+module_hash() {
+  (cd "$1" && find . -name '*.go' -o -name go.mod -o -name go.sum | LC_ALL=C sort | xargs cat) |
+    sha256sum | cut -c1-12
+}
+etcd_dir() { echo "$KG_CACHE/etcd-$ETCD_VERSION-$(module_hash "$ROOT/tests/env/etcd-build")"; }
+kube_dir() { echo "$KG_CACHE/kubernetes-$KUBE_VERSION-$(module_hash "$ROOT/tests/env/kube-build")"; }

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Machine setup for kernel-gossip, called by both README commands (./kg run,
+# ./kg test). Idempotent: a second run only checks. Fails loudly, naming the
+# missing package or the failed build step. Heavy builds are cached outside the
+# repo under $KG_CACHE, keyed by version and wrapper-module hash, and published
+# by an atomic rename so a failed build never leaves a binary a later run trusts.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
+
+APT_PACKAGES=(
+  # eBPF observer build (clang compiles CO-RE objects; static link needs libelf.a/libz.a)
+  clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
+  # real servers the tests and the run command start
+  prometheus prometheus-alertmanager chromium
+  # scenario tests: network namespaces, packet filters, containers
+  iproute2 iptables runc busybox-static
+  # certificates for the test API server, HTTP checks, benchmarks
+  openssl curl jq linux-perf util-linux
+)
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+die() { printf 'setup: FAILED: %s\n' "$*" >&2; exit 1; }
+
+install_packages() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    step "Debian packages: all ${#APT_PACKAGES[@]} present"
+    return
+  fi
+  step "Debian packages: installing ${missing[*]}"
+  [ "$(id -u)" -eq 0 ] || die "installing packages needs root (missing: ${missing[*]})"
+  apt-get update -qq || die "apt-get update"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+    >/tmp/kernel-gossip-apt.log 2>&1 || {
+    tail -20 /tmp/kernel-gossip-apt.log >&2
+    die "apt-get install ${missing[*]} (log: /tmp/kernel-gossip-apt.log)"
+  }
+  for p in "${missing[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+      die "package $p did not install"
+  done
+}
+
+mount_fs() {
+  [ "$(id -u)" -eq 0 ] || { step "mounts: not root, skipping tracefs/bpffs"; return; }
+  if ! mountpoint -q /sys/kernel/tracing; then
+    mount -t tracefs nodev /sys/kernel/tracing || die "mount tracefs at /sys/kernel/tracing"
+  fi
+  if ! mountpoint -q /sys/fs/bpf; then
+    mount -t bpf bpf /sys/fs/bpf || die "mount bpffs at /sys/fs/bpf"
+  fi
+  step "mounts: tracefs at /sys/kernel/tracing, bpffs at /sys/fs/bpf"
+}
+
+node_modules() {
+  local stamp="$ROOT/node_modules/.kg-lock-hash" want
+  want=$(sha256sum "$ROOT/package-lock.json" | cut -c1-16)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    step "npm: node_modules up to date"
+    return
+  fi
+  step "npm: installing dependencies (npm ci)"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci"
+  echo "$want" >"$stamp"
+}
+
+# go_build NAME MODULE_DIR DEST_DIR PKG...: builds into a temp dir beside DEST_DIR,
+# then renames it into place, so DEST_DIR exists only when the build completed.
+go_build() {
+  local name=$1 dir=$2 dest=$3
+  shift 3
+  if [ -f "$dest/.complete" ]; then
+    step "$name: cached at $dest"
+    return
+  fi
+  command -v go >/dev/null || die "$name: go toolchain not found on PATH"
+  mkdir -p "$(dirname "$dest")"
+  local tmp="$dest.partial.$$"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  step "$name: building from the Go module proxy into $dest (cold builds take several minutes on 2 cores)"
+  local start=$SECONDS
+  (
+    cd "$dir"
+    GOFLAGS=-mod=mod go build -trimpath -ldflags "$(ldflags_for "$name")" -o "$tmp/" "$@" 2>&1 &
+    pid=$!
+    # Go prints nothing while compiling; show that we are alive every 30s.
+    while kill -0 "$pid" 2>/dev/null; do
+      sleep 30
+      kill -0 "$pid" 2>/dev/null && printf '    ... %s still building (%ss)\n' "$name" $((SECONDS - start)) >&2
+    done
+    wait "$pid"
+  ) || { rm -rf "$tmp"; die "$name: go build in $dir"; }
+  touch "$tmp/.complete"
+  rm -rf "$dest" && mv "$tmp" "$dest"
+  step "$name: built in $((SECONDS - start))s"
+}
+
+ldflags_for() {
+  case $1 in
+  kubernetes)
+    local major=${KUBE_VERSION%%.*} rest=${KUBE_VERSION#*.}
+    local minor=${rest%%.*} pkg=k8s.io/component-base/version
+    echo "-s -w -X $pkg.gitVersion=v$KUBE_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
+    ;;
+  *) echo "-s -w" ;;
+  esac
+}
+
+main() {
+  install_packages
+  mount_fs
+  node_modules
+  go_build etcd "$ROOT/tests/env/etcd-build" "$(etcd_dir)" ./cmd/etcd
+  go_build kubernetes "$ROOT/tests/env/kube-build" "$(kube_dir)" ./cmd/kube-apiserver ./cmd/kubectl
+  step "setup complete: etcd $(etcd_dir)/etcd, kube-apiserver and kubectl in $(kube_dir)"
+}
+
+main "$@"

@@ -1,0 +1,134 @@
+// The whole test run behind `./kg test`: static checks, then every suite
+// against one shared real control plane, then one closing summary line
+// ("tests: N passed, N failed, N skipped") that counts what actually ran.
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { join, relative } from "node:path";
+import { REPO_ROOT } from "./env/binaries.ts";
+import { startCluster, type Cluster } from "./env/cluster.ts";
+
+interface Outcome {
+  suite: string;
+  passed: number;
+  failed: number;
+  skipped: number;
+  exitCode: number;
+}
+
+const CARGO_TARGET_DIR = process.env.CARGO_TARGET_DIR ?? "/var/cache/kernel-gossip/cargo-target";
+
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    console.log(`\n$ ${cmd} ${args.join(" ")}`);
+    const child = spawn(cmd, args, { cwd: REPO_ROOT, env: { ...process.env, ...env } });
+    let out = "";
+    const pipe = (to: NodeJS.WriteStream) => (chunk: Buffer) => {
+      out += chunk.toString();
+      to.write(chunk);
+    };
+    child.stdout.on("data", pipe(process.stdout));
+    child.stderr.on("data", pipe(process.stderr));
+    child.on("close", (code) => resolve({ code: code ?? 1, out }));
+  });
+}
+
+function findTests(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith(".test.ts"))
+    .map((e) => relative(REPO_ROOT, join(e.parentPath, e.name)))
+    .filter((p) => !p.includes("node_modules"))
+    .sort();
+}
+
+const count = (out: string, re: RegExp) =>
+  [...out.matchAll(re)].reduce((n, m) => n + Number(m[1] ?? 0), 0);
+
+async function checks(): Promise<Outcome> {
+  const steps: [string, string[]][] = [
+    ["npx", ["tsc", "--noEmit", "-p", "tsconfig.json"]],
+    ["npx", ["eslint", "."]],
+    ["npx", ["prettier", "--check", "."]],
+    ["npx", ["tsx", "src/shared/crds/generate.ts", "--check"]],
+  ];
+  if (existsSync(join(REPO_ROOT, "observer/Cargo.toml"))) {
+    steps.push(["cargo", ["fmt", "--manifest-path", "observer/Cargo.toml", "--", "--check"]]);
+    steps.push([
+      "cargo",
+      ["clippy", "--manifest-path", "observer/Cargo.toml", "--all-targets", "--", "-D", "warnings"],
+    ]);
+  }
+  let passed = 0;
+  let failed = 0;
+  for (const [cmd, args] of steps) {
+    const r = await run(cmd, args, { CARGO_TARGET_DIR });
+    if (r.code === 0) passed++;
+    else failed++;
+  }
+  return { suite: "checks", passed, failed, skipped: 0, exitCode: failed ? 1 : 0 };
+}
+
+async function nodeTests(env: NodeJS.ProcessEnv): Promise<Outcome> {
+  const files = [...findTests(join(REPO_ROOT, "src")), ...findTests(join(REPO_ROOT, "tests"))];
+  const r = await run(
+    process.execPath,
+    ["--import", "tsx", "--test", "--test-reporter=spec", "--test-concurrency=1", ...files],
+    env,
+  );
+  return {
+    suite: `typescript (${files.length} files)`,
+    passed: count(r.out, /^ℹ pass (\d+)$/gm),
+    failed: count(r.out, /^ℹ fail (\d+)$/gm) + count(r.out, /^ℹ cancelled (\d+)$/gm),
+    skipped: count(r.out, /^ℹ skipped (\d+)$/gm) + count(r.out, /^ℹ todo (\d+)$/gm),
+    exitCode: r.code,
+  };
+}
+
+async function cargoTests(env: NodeJS.ProcessEnv): Promise<Outcome | undefined> {
+  if (!existsSync(join(REPO_ROOT, "observer/Cargo.toml"))) return undefined;
+  const r = await run("cargo", ["test", "--manifest-path", "observer/Cargo.toml"], {
+    ...env,
+    CARGO_TARGET_DIR,
+  });
+  const results = /test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored/g;
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  for (const m of r.out.matchAll(results)) {
+    passed += Number(m[1]);
+    failed += Number(m[2]);
+    skipped += Number(m[3]);
+  }
+  if (r.code !== 0 && failed === 0) failed = 1; // a build failure is a failure too
+  return { suite: "rust (observer)", passed, failed, skipped, exitCode: r.code };
+}
+
+async function main(): Promise<number> {
+  const outcomes: Outcome[] = [await checks()];
+  let cluster: Cluster | undefined;
+  try {
+    console.log("\n==> starting the shared test control plane (etcd + kube-apiserver)");
+    cluster = await startCluster({ log: (l) => console.log(`cluster: ${l}`) });
+    const env = { KG_TEST_KUBECONFIG: cluster.kubeconfig };
+    outcomes.push(await nodeTests(env));
+    const rust = await cargoTests(env);
+    if (rust) outcomes.push(rust);
+  } finally {
+    await cluster?.stop();
+  }
+
+  console.log("\n==> summary");
+  for (const o of outcomes) {
+    console.log(`  ${o.suite}: ${o.passed} passed, ${o.failed} failed, ${o.skipped} skipped`);
+  }
+  const sum = (k: "passed" | "failed" | "skipped") => outcomes.reduce((n, o) => n + o[k], 0);
+  const bad = outcomes.some((o) => o.exitCode !== 0) || sum("failed") > 0;
+  console.log(`tests: ${sum("passed")} passed, ${sum("failed")} failed, ${sum("skipped")} skipped`);
+  return bad ? 1 : 0;
+}
+
+process.exitCode = await main();
