@@ -2,8 +2,8 @@
 // kube-apiserver on loopback with a throwaway PKI, RBAC on, our CRDs installed.
 // Children get PR_SET_PDEATHSIG (via setpriv) so a crashed parent leaves no
 // servers behind; stop() terminates them and removes the temp dir.
-import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { openSync, readFileSync } from "node:fs";
+import { execFile, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { request } from "node:https";
 import { get as httpGet } from "node:http";
@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { kubeBinaries, REPO_ROOT, type KubeBinaries } from "./binaries.ts";
 import { makePki, type Pki } from "./certs.ts";
+import { alive, launch, sleep, stopChild, waitFor } from "./process.ts";
 
 export interface KubectlResult {
   code: number;
@@ -27,6 +28,8 @@ export interface Cluster {
   pki: Pki;
   /** Runs the built kubectl against this cluster; never throws on a non-zero exit. */
   kubectl: (args: string[], input?: string) => Promise<KubectlResult>;
+  /** Kills kube-apiserver (SIGKILL), waits `downMs`, starts it again on the same port. */
+  restartApiServer: (downMs?: number) => Promise<void>;
   stop: () => Promise<void>;
 }
 
@@ -36,9 +39,6 @@ export interface StartOptions {
   /** Keep the temp dir on stop (for debugging). */
   keepDir?: boolean;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -53,44 +53,6 @@ export async function freePort(): Promise<number> {
       });
     });
   });
-}
-
-function tail(path: string, lines = 30): string {
-  try {
-    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
-  } catch {
-    return "(no log)";
-  }
-}
-
-function launch(bin: string, args: string[], logPath: string): ChildProcess {
-  const fd = openSync(logPath, "a");
-  // setpriv --pdeathsig: the kernel kills the server if this process dies first.
-  const child = spawn("setpriv", ["--pdeathsig", "SIGKILL", bin, ...args], {
-    stdio: ["ignore", fd, fd],
-  });
-  child.on("error", () => undefined);
-  return child;
-}
-
-async function waitFor(
-  what: string,
-  child: ChildProcess,
-  logPath: string,
-  timeoutMs: number,
-  probe: () => Promise<boolean>,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!alive(child)) {
-      throw new Error(
-        `${what} exited (${String(child.exitCode ?? child.signalCode)}):\n${tail(logPath)}`,
-      );
-    }
-    if (await probe().catch(() => false)) return;
-    await sleep(250);
-  }
-  throw new Error(`${what} not ready after ${timeoutMs / 1000}s:\n${tail(logPath)}`);
 }
 
 const etcdHealthy = (port: number) =>
@@ -178,13 +140,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
 
   const stop = async () => {
     process.removeListener("exit", killAll);
-    for (const c of children.reverse()) {
-      if (!alive(c)) continue;
-      const exited = new Promise((r) => c.once("exit", r));
-      c.kill("SIGTERM");
-      await Promise.race([exited, sleep(10_000)]);
-      if (alive(c)) c.kill("SIGKILL");
-    }
+    for (const c of children.reverse()) await stopChild(c);
     if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
   };
 
@@ -213,30 +169,27 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
     await waitFor("etcd", etcd, etcdLog, 30_000, () => etcdHealthy(etcdPort));
 
     const apiLog = join(dir, "kube-apiserver.log");
-    const api = launch(
-      binaries.kubeApiserver,
-      [
-        `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-        `--cert-dir=${dir}`,
-        `--tls-cert-file=${pki.servingCert}`,
-        `--tls-private-key-file=${pki.servingKey}`,
-        `--client-ca-file=${pki.caCert}`,
-        `--secure-port=${apiPort}`,
-        "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
-        // Only a configuration value: nothing routes to this range.
-        "--service-cluster-ip-range=10.96.0.0/24",
-        "--allow-privileged=true",
-        "--authorization-mode=RBAC",
-        // No controller-manager runs, so nothing would create default service accounts.
-        "--disable-admission-plugins=ServiceAccount",
-        "--service-account-issuer=https://kubernetes.default.svc",
-        `--service-account-key-file=${pki.serviceAccountPub}`,
-        `--service-account-signing-key-file=${pki.serviceAccountKey}`,
-        "--v=1",
-      ],
-      apiLog,
-    );
+    const apiArgs = [
+      `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+      `--cert-dir=${dir}`,
+      `--tls-cert-file=${pki.servingCert}`,
+      `--tls-private-key-file=${pki.servingKey}`,
+      `--client-ca-file=${pki.caCert}`,
+      `--secure-port=${apiPort}`,
+      "--bind-address=127.0.0.1",
+      "--advertise-address=127.0.0.1",
+      // Only a configuration value: nothing routes to this range.
+      "--service-cluster-ip-range=10.96.0.0/24",
+      "--allow-privileged=true",
+      "--authorization-mode=RBAC",
+      // No controller-manager runs, so nothing would create default service accounts.
+      "--disable-admission-plugins=ServiceAccount",
+      "--service-account-issuer=https://kubernetes.default.svc",
+      `--service-account-key-file=${pki.serviceAccountPub}`,
+      `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+      "--v=1",
+    ];
+    let api = launch(binaries.kubeApiserver, apiArgs, apiLog);
     children.push(api);
     const server = `https://127.0.0.1:${apiPort}`;
     log(`kube-apiserver starting on ${server}`);
@@ -251,7 +204,18 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
       await installCrds(kubectl);
       log("CRDs installed: kernelwhispers.kernel.gossip.io, podbirthcertificates.kernel.gossip.io");
     }
-    return { dir, kubeconfig, server, binaries, pki, kubectl, stop };
+    /** Kills kube-apiserver and starts it again on the same port (etcd keeps the state). */
+    const restartApiServer = async (downMs = 0) => {
+      await stopChild(api, 0);
+      children.splice(children.indexOf(api), 1);
+      log("kube-apiserver stopped");
+      await sleep(downMs);
+      api = launch(binaries.kubeApiserver, apiArgs, apiLog);
+      children.push(api);
+      await waitFor("kube-apiserver", api, apiLog, 120_000, () => apiReady(apiPort, pki));
+      log("kube-apiserver restarted");
+    };
+    return { dir, kubeconfig, server, binaries, pki, kubectl, restartApiServer, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -272,4 +236,13 @@ export async function installCrds(
     "crd/podbirthcertificates.kernel.gossip.io",
   ]);
   if (ready.code !== 0) throw new Error(`CRDs not established: ${ready.stderr}`);
+  // Established can precede the storage being served ("storage is (re)initializing",
+  // HTTP 429): wait until both kinds can be listed.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const list = await kubectl(["get", "kernelwhispers,podbirthcertificates", "-A"]);
+    if (list.code === 0) return;
+    if (Date.now() > deadline) throw new Error(`CRD storage not ready: ${list.stderr}`);
+    await sleep(250);
+  }
 }

@@ -1,0 +1,110 @@
+// Operator configuration: defaults, then an optional file (KG_CONFIG, YAML or
+// JSON, any subset of Config), then environment variables. Every setting and
+// its default is listed in src/operator/README.md ("Configuration").
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { parse } from "yaml";
+import { DEFAULT_ACTIONS, type ActionConfig, type ActionMode } from "./actions/plan.ts";
+import { parseDuration } from "./alerts/to-findings.ts";
+import { DEFAULT_AUTH, type AuthConfig } from "./alerts/auth.ts";
+import { DEFAULT_THRESHOLDS, type Thresholds } from "./engine/thresholds.ts";
+
+export interface Config {
+  listen: string;
+  kubeconfig?: string;
+  /** The operator's namespace: its Lease, and whispers about non-pod workloads. */
+  namespace: string;
+  observers: { urls: string[]; service?: string; refreshMs: number };
+  webhooks: { bodyLimitBytes: number; auth: AuthConfig };
+  whispers: { quietPeriodMs: number; flushIntervalMs: number; maxEntries: number };
+  thresholds: Thresholds;
+  actions: ActionConfig;
+  leaderElection: { enabled: boolean; identity: string; leaseMs: number; renewMs: number };
+}
+
+export function defaults(): Config {
+  return {
+    listen: "127.0.0.1:8080",
+    namespace: "kernel-gossip",
+    observers: { urls: [], refreshMs: 30_000 },
+    webhooks: { bodyLimitBytes: 1024 * 1024, auth: { ...DEFAULT_AUTH } },
+    whispers: { quietPeriodMs: 2 * 60_000, flushIntervalMs: 250, maxEntries: 10_000 },
+    thresholds: structuredClone(DEFAULT_THRESHOLDS),
+    actions: { ...DEFAULT_ACTIONS },
+    leaderElection: {
+      enabled: true,
+      identity: `${hostname()}-${process.pid}`,
+      leaseMs: 15_000,
+      renewMs: 5_000,
+    },
+  };
+}
+
+type Env = Record<string, string | undefined>;
+
+function deepMerge<T>(base: T, over: unknown): T {
+  if (typeof over !== "object" || over === null || Array.isArray(over)) return base;
+  const out = { ...base } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(over)) {
+    const cur = out[k];
+    out[k] = typeof cur === "object" && cur !== null && !Array.isArray(cur) ? deepMerge(cur, v) : v;
+  }
+  return out as T;
+}
+
+function duration(name: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new Error(`${name}: "${text}" is not a duration (e.g. 250ms, 2m)`);
+  return ms;
+}
+
+function number(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}: "${text}" is not a positive number`);
+  return n;
+}
+
+const list = (text: string) =>
+  text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+export function loadConfig(
+  env: Env = process.env,
+  readFile = (p: string) => readFileSync(p, "utf8"),
+): Config {
+  let c = defaults();
+  if (env.KG_CONFIG) c = deepMerge(c, parse(readFile(env.KG_CONFIG)));
+  const set = (name: string, apply: (v: string) => void) => {
+    const v = env[name];
+    if (v !== undefined && v !== "") apply(v);
+  };
+  set("KG_LISTEN", (v) => (c.listen = v));
+  set("KG_KUBECONFIG", (v) => (c.kubeconfig = v));
+  set("KG_NAMESPACE", (v) => (c.namespace = v));
+  set("KG_OBSERVER_URLS", (v) => (c.observers.urls = list(v)));
+  set("KG_OBSERVER_SERVICE", (v) => (c.observers.service = v));
+  set("KG_WEBHOOK_TOKEN", (v) => (c.webhooks.auth.token = v));
+  set("KG_WEBHOOK_AUTH_SCHEME", (v) => (c.webhooks.auth.scheme = v));
+  set("KG_WEBHOOK_BASIC_USER", (v) => (c.webhooks.auth.basicUser = v));
+  set("KG_WEBHOOK_BASIC_PASSWORD", (v) => (c.webhooks.auth.basicPassword = v));
+  set("KG_WEBHOOK_HMAC_SECRET", (v) => (c.webhooks.auth.hmacSecret = v));
+  set("KG_WEBHOOK_HMAC_HEADER", (v) => (c.webhooks.auth.hmacHeader = v));
+  set("KG_WEBHOOK_HMAC_TIMESTAMP_HEADER", (v) => (c.webhooks.auth.hmacTimestampHeader = v));
+  set("KG_BODY_LIMIT_BYTES", (v) => (c.webhooks.bodyLimitBytes = number("KG_BODY_LIMIT_BYTES", v)));
+  set("KG_QUIET_PERIOD", (v) => (c.whispers.quietPeriodMs = duration("KG_QUIET_PERIOD", v)));
+  set("KG_FLUSH_INTERVAL", (v) => (c.whispers.flushIntervalMs = duration("KG_FLUSH_INTERVAL", v)));
+  set("KG_ACTIONS", (v) => {
+    if (!["off", "dry-run", "on"].includes(v))
+      throw new Error(`KG_ACTIONS: "${v}" is not off, dry-run or on`);
+    c.actions.mode = v as ActionMode;
+  });
+  set("KG_ACTIONS_NAMESPACES", (v) => (c.actions.namespaces = list(v)));
+  set("KG_ACTIONS_MAX_STEP", (v) => (c.actions.maxStepFactor = number("KG_ACTIONS_MAX_STEP", v)));
+  set("KG_ACTIONS_COOLDOWN", (v) => (c.actions.cooldownMs = duration("KG_ACTIONS_COOLDOWN", v)));
+  set("KG_LEADER_ELECTION", (v) => (c.leaderElection.enabled = v !== "false"));
+  set("KG_POD_NAME", (v) => (c.leaderElection.identity = v));
+  if (c.actions.maxStepFactor <= 1) throw new Error("actions.maxStepFactor must be greater than 1");
+  return c;
+}

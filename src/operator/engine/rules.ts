@@ -1,0 +1,237 @@
+// The recommendation engine: explicit rules per signal that combine the kernel
+// evidence with the pod's spec. Pure functions — every rule is unit-tested and
+// documented in src/operator/README.md ("Rules").
+import type {
+  Recommendation,
+  ResourceChange,
+  Severity,
+} from "../../shared/model/kernel-whisper.ts";
+import { dropReasonMeaning } from "./drop-reasons.ts";
+import { quantity, type Finding } from "./finding.ts";
+import { pickContainer, type ContainerResources, type PodInfo } from "./pod-info.ts";
+import { formatCpu, formatMemory } from "./quantity.ts";
+import { grade, type Thresholds } from "./thresholds.ts";
+
+export interface Assessment {
+  severity: Severity;
+  insight: string;
+  recommendation: Recommendation;
+}
+
+export interface Context {
+  pod?: PodInfo;
+  occurrences: number;
+  firstSeen: Date;
+  thresholds: Thresholds;
+}
+
+const pct = (ratio: number) => `${(ratio * 100).toFixed(0)}%`;
+const secs = (s: number) => (s < 1 ? `${(s * 1000).toFixed(1)} ms` : `${s.toFixed(1)} s`);
+const windowText = (f: Finding) => {
+  const ms = Date.parse(f.kernelTruth.window.end) - Date.parse(f.kernelTruth.window.start);
+  return ms > 0 ? `over ${secs(ms / 1000)}` : "at one instant";
+};
+const who = (f: Finding) =>
+  f.subject.pod
+    ? `${f.subject.namespace ?? ""}/${f.subject.pod}${f.subject.container ? ` (${f.subject.container})` : ""}`
+    : (f.subject.cgroupPath ?? "the workload");
+
+type Resource = "cpu" | "memory";
+
+/** The exact change: on the owning workload's template when there is one, else on the pod. */
+export function resourceChange(
+  pod: PodInfo,
+  container: ContainerResources,
+  kind: "limits" | "requests",
+  resource: Resource,
+  from: string | undefined,
+  to: string,
+): ResourceChange {
+  const resources = { [kind]: { [resource]: to } };
+  const entry = { name: container.name, resources };
+  if (pod.owner) {
+    return {
+      target: { ...pod.owner, namespace: pod.namespace },
+      container: container.name,
+      field: `spec.template.spec.containers[name=${container.name}].resources.${kind}.${resource}`,
+      from,
+      to,
+      patch: JSON.stringify({ spec: { template: { spec: { containers: [entry] } } } }),
+    };
+  }
+  return {
+    target: { apiVersion: "v1", kind: "Pod", namespace: pod.namespace, name: pod.name },
+    container: container.name,
+    field: `spec.containers[name=${container.name}].resources.${kind}.${resource}`,
+    from,
+    to,
+    patch: JSON.stringify({ spec: { containers: [entry] } }),
+  };
+}
+
+function cpuThrottling(f: Finding, ctx: Context): Assessment {
+  const t = ctx.thresholds.cpuThrottling;
+  const ratio = quantity(f.kernelTruth, "throttledPeriodsRatio") ?? 0;
+  const throttledSeconds = quantity(f.kernelTruth, "throttledSeconds");
+  const container = pickContainer(ctx.pod, f.subject.container);
+  const limit = container?.cpuLimitCores ?? quantity(f.kernelTruth, "cpuLimitCores");
+  const usagePct = quantity(f.metricsView, "avgCpuUsagePercentOfLimit");
+  const severity = f.severity ?? grade(ratio, t.warningRatio, t.criticalRatio);
+  const truth = `throttled ${who(f)} in ${pct(ratio)} of CFS periods ${windowText(f)}${
+    throttledSeconds !== undefined ? ` (${secs(throttledSeconds)} stalled)` : ""
+  }`;
+  const insight =
+    usagePct !== undefined
+      ? `The kernel ${truth} while average CPU usage was only ${usagePct.toFixed(0)}% of the limit.`
+      : `The kernel ${truth}.`;
+  if (limit === undefined) {
+    return {
+      severity,
+      insight,
+      recommendation: {
+        action: "none",
+        rationale: "No CPU limit is known for this workload, so no limit change can be proposed.",
+      },
+    };
+  }
+  const bursty = usagePct !== undefined && usagePct < t.burstyUsagePercent;
+  const demand = usagePct !== undefined ? (usagePct / 100) * limit * t.headroom : 0;
+  const proposed = Math.max(limit * (1 + ratio), demand, limit + 0.1);
+  const to = formatCpu(proposed);
+  const rationale = bursty
+    ? `Average usage (${usagePct.toFixed(0)}% of ${formatCpu(limit)}) hides bursts: its threads use up the quota early in each 100 ms period and then wait. Raise the limit to ${to}, set a CPU burst, or drop the CPU limit.`
+    : `Demand meets the ${formatCpu(limit)} limit in ${pct(ratio)} of periods. Raise the limit to ${to} so the work fits the quota.`;
+  const change =
+    ctx.pod && container
+      ? resourceChange(ctx.pod, container, "limits", "cpu", formatCpu(limit), to)
+      : undefined;
+  return { severity, insight, recommendation: { action: "raise-cpu-limit", rationale, change } };
+}
+
+function oomKill(f: Finding, ctx: Context): Assessment {
+  const t = ctx.thresholds.oomKill;
+  const rss = quantity(f.kernelTruth, "victimRssBytes") ?? 0;
+  const comm = f.kernelTruth.attributes?.comm ?? "a process";
+  const pid = quantity(f.kernelTruth, "victimPid");
+  const container = pickContainer(ctx.pod, f.subject.container);
+  const limit = container?.memoryLimitBytes ?? quantity(f.kernelTruth, "memoryLimitBytes");
+  const insight = `The kernel OOM-killed ${comm}${pid !== undefined ? ` (pid ${pid})` : ""} in ${who(f)} at ${formatMemory(rss)} resident${
+    ctx.occurrences > 1 ? `, ${ctx.occurrences} kills since ${ctx.firstSeen.toISOString()}` : ""
+  }.`;
+  const severity = f.severity ?? "critical";
+  if (limit === undefined) {
+    return {
+      severity,
+      insight,
+      recommendation: {
+        action: "none",
+        rationale: "No memory limit is known for this workload; the node itself ran out of memory.",
+      },
+    };
+  }
+  const to = formatMemory(Math.max(limit, rss) * t.memoryMargin);
+  const leak =
+    ctx.occurrences >= t.leakAfterOccurrences
+      ? ` It was killed ${ctx.occurrences} times: if its peak keeps growing, look for a leak before raising again.`
+      : "";
+  const rationale = `The container hit its ${formatMemory(limit)} memory limit. Raise the limit to ${to} (observed peak plus ${pct(t.memoryMargin - 1)} margin).${leak}`;
+  const change =
+    ctx.pod && container
+      ? resourceChange(ctx.pod, container, "limits", "memory", formatMemory(limit), to)
+      : undefined;
+  return { severity, insight, recommendation: { action: "raise-memory-limit", rationale, change } };
+}
+
+function runqueueDelay(f: Finding, ctx: Context): Assessment {
+  const t = ctx.thresholds.runqueueDelay;
+  const p99 = quantity(f.kernelTruth, "runqueueDelayP99Seconds") ?? 0;
+  const severity = f.severity ?? grade(p99, t.warningSeconds, t.criticalSeconds);
+  return {
+    severity,
+    insight: `Runnable threads of ${who(f)} waited ${secs(p99)} (p99) for a CPU ${windowText(f)}.`,
+    recommendation: {
+      action: "spread-replicas",
+      rationale:
+        "Waiting to run without being throttled means the node's CPUs are contended. Raise CPU requests so the scheduler reserves capacity, or spread replicas across nodes.",
+    },
+  };
+}
+
+function memoryPressure(f: Finding, ctx: Context): Assessment {
+  const t = ctx.thresholds.memoryPressure;
+  const stall = quantity(f.kernelTruth, "stallSeconds") ?? 0;
+  const container = pickContainer(ctx.pod, f.subject.container);
+  const limit = container?.memoryLimitBytes;
+  const severity = f.severity ?? grade(stall, t.warningSeconds, t.criticalSeconds);
+  const insight = `Tasks of ${who(f)} stalled ${secs(stall)} on memory reclaim ${windowText(f)}.`;
+  if (limit === undefined || !ctx.pod || !container) {
+    return {
+      severity,
+      insight,
+      recommendation: {
+        action: "none",
+        rationale: "Reclaim stalls without a known container limit point at node memory pressure.",
+      },
+    };
+  }
+  const to = formatMemory(limit * t.memoryMargin);
+  return {
+    severity,
+    insight,
+    recommendation: {
+      action: "raise-memory-limit",
+      rationale: `The container keeps reclaiming against its ${formatMemory(limit)} limit. Raise it to ${to} or reduce its cache footprint.`,
+      change: resourceChange(ctx.pod, container, "limits", "memory", formatMemory(limit), to),
+    },
+  };
+}
+
+function packetDrops(f: Finding, ctx: Context): Assessment {
+  const t = ctx.thresholds.packetDrops;
+  const drops = quantity(f.kernelTruth, "drops") ?? 0;
+  const reason = f.kernelTruth.attributes?.reason ?? "NOT_SPECIFIED";
+  const meaning = dropReasonMeaning(reason);
+  return {
+    severity: f.severity ?? grade(drops, t.warningCount, t.criticalCount),
+    insight: `The kernel dropped ${drops} packets of ${who(f)} ${windowText(f)} with reason ${reason}.`,
+    recommendation: {
+      action: "investigate-network",
+      rationale: `Reason ${reason}: ${meaning}.`,
+    },
+  };
+}
+
+function tcp(f: Finding, ctx: Context, name: "retransmits" | "resets"): Assessment {
+  const t = name === "retransmits" ? ctx.thresholds.tcpRetransmits : ctx.thresholds.tcpResets;
+  const n = quantity(f.kernelTruth, name) ?? 0;
+  return {
+    severity: f.severity ?? grade(n, t.warningCount, t.criticalCount),
+    insight: `TCP ${name === "retransmits" ? "retransmitted" : "reset"} ${n} ${name === "retransmits" ? "segments" : "connections"} of ${who(f)} ${windowText(f)}.`,
+    recommendation: {
+      action: "investigate-network",
+      rationale:
+        name === "retransmits"
+          ? "Retransmits mean segments are lost on the path: look at packet drops by reason in the same network namespace, and at congestion."
+          : "Resets mean a peer refused or aborted connections: look for restarts, closed ports or timeouts on either side.",
+    },
+  };
+}
+
+export function assess(f: Finding, ctx: Context): Assessment {
+  switch (f.signal) {
+    case "cpu-throttling":
+      return cpuThrottling(f, ctx);
+    case "oom-kill":
+      return oomKill(f, ctx);
+    case "runqueue-delay":
+      return runqueueDelay(f, ctx);
+    case "memory-pressure":
+      return memoryPressure(f, ctx);
+    case "packet-drops":
+      return packetDrops(f, ctx);
+    case "tcp-retransmits":
+      return tcp(f, ctx, "retransmits");
+    case "tcp-resets":
+      return tcp(f, ctx, "resets");
+  }
+}

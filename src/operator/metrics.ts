@@ -1,0 +1,72 @@
+// The operator's own Prometheus metrics (kernel_gossip_operator_*), on its own
+// registry so tests can read them without global state.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export type OperatorMetrics = ReturnType<typeof operatorMetrics>;
+
+export function operatorMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "kernel_gossip_operator_process_" });
+  const m = {
+    registry,
+    webhooks: new Counter({
+      name: "kernel_gossip_operator_webhooks_total",
+      help: "Webhook requests by source and outcome.",
+      labelNames: ["source", "outcome"] as const,
+      registers: [registry],
+    }),
+    alertsIgnored: new Counter({
+      name: "kernel_gossip_operator_alerts_ignored_total",
+      help: "Alerts accepted but ignored, by reason (e.g. no signal label).",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+    observerEvents: new Counter({
+      name: "kernel_gossip_operator_observer_events_total",
+      help: "Observer events received, by type and outcome.",
+      labelNames: ["type", "outcome"] as const,
+      registers: [registry],
+    }),
+    observerStreams: new Gauge({
+      name: "kernel_gossip_operator_observer_streams",
+      help: "Observer event streams currently connected.",
+      registers: [registry],
+    }),
+    whispers: new Counter({
+      name: "kernel_gossip_operator_whispers_total",
+      help: "Whisper changes written to the API, by change (created, updated, resolved).",
+      labelNames: ["change"] as const,
+      registers: [registry],
+    }),
+    apiWrites: new Counter({
+      name: "kernel_gossip_operator_api_writes_total",
+      help: "Writes to the Kubernetes API, by kind of write and result.",
+      labelNames: ["write", "result"] as const,
+      registers: [registry],
+    }),
+    actions: new Counter({
+      name: "kernel_gossip_operator_actions_total",
+      help: "Guarded actions by mode (dry-run, applied, refused, failed).",
+      labelNames: ["mode"] as const,
+      registers: [registry],
+    }),
+    reconcileSeconds: new Histogram({
+      name: "kernel_gossip_operator_reconcile_seconds",
+      help: "Time to write one whisper (spec, status, events, actions).",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    timeToTruth: new Histogram({
+      name: "kernel_gossip_operator_time_to_truth_seconds",
+      help: "From the evidence's observation time (kernel event or alert) to the whisper written.",
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    leader: new Gauge({
+      name: "kernel_gossip_operator_leader",
+      help: "1 while this replica holds the leader lease.",
+      registers: [registry],
+    }),
+  };
+  return m;
+}

@@ -1,0 +1,95 @@
+// Observer event → Finding. Quantity names are the contract with the rules
+// (engine/rules.ts) and the gateway; units are always stated.
+import type { Evidence, Quantity } from "../../shared/model/common.ts";
+import type { Subject } from "../../shared/model/kernel-whisper.ts";
+import type { ObserverEvent, Workload } from "../../shared/model/observer-events.ts";
+import type { Finding } from "../engine/finding.ts";
+
+export function subjectOf(w: Workload, node: string): Subject {
+  const withPod = w.pod !== undefined && w.namespace !== undefined;
+  return {
+    ...(withPod ? { namespace: w.namespace, pod: w.pod } : {}),
+    ...(withPod && w.container ? { container: w.container } : {}),
+    ...(node ? { node } : {}),
+    ...(w.podUID ? { podUID: w.podUID } : {}),
+    ...(w.containerID ? { containerID: w.containerID.slice(0, 128) } : {}),
+    cgroupPath: w.cgroup || "/",
+  };
+}
+
+const evidence = (start: string, end: string, quantities: Quantity[], origin: string, attributes?: Record<string, string>): Evidence => ({
+  window: { start, end },
+  quantities,
+  origin,
+  ...(attributes ? { attributes } : {}),
+});
+
+/** The finding an observer event amounts to, or undefined for bookkeeping events. */
+export function eventToFinding(ev: ObserverEvent): Finding | undefined {
+  const subject = subjectOf(ev.workload, ev.node);
+  const observedAt = new Date(ev.tsUnixMs);
+  const at = observedAt.toISOString();
+  const base = { subject, source: "observer" as const, observedAt };
+  switch (ev.type) {
+    case "throttle_episode": {
+      const e = ev.evidence;
+      const q: Quantity[] = [
+        { name: "throttledPeriodsRatio", value: Math.min(1, Math.max(0, e.ratio)), unit: "ratio" },
+        { name: "throttledPeriods", value: e.throttledPeriods, unit: "count" },
+        { name: "periods", value: e.periods, unit: "count" },
+        { name: "throttledSeconds", value: e.throttledSeconds, unit: "seconds" },
+      ];
+      if (e.limitCores !== null) q.push({ name: "cpuLimitCores", value: e.limitCores, unit: "cores" });
+      return {
+        ...base,
+        signal: "cpu-throttling",
+        kernelTruth: evidence(e.start, e.end, q, "cgroup cpu.stat nr_periods/nr_throttled/throttled_time, sampled by the observer"),
+      };
+    }
+    case "oom_kill": {
+      const e = ev.evidence;
+      const rss = e.anonRssBytes + e.fileRssBytes + e.shmemRssBytes;
+      return {
+        ...base,
+        signal: "oom-kill",
+        kernelTruth: evidence(
+          at,
+          at,
+          [
+            { name: "victimPid", value: e.pid, unit: "pid" },
+            { name: "victimRssBytes", value: rss, unit: "bytes" },
+            { name: "victimTotalVmBytes", value: e.totalVmBytes, unit: "bytes" },
+          ],
+          "tracepoint oom:mark_victim",
+          { comm: e.comm, memcg: e.memcg.slice(0, 1024) },
+        ),
+      };
+    }
+    case "drop_burst": {
+      const e = ev.evidence;
+      const start = new Date(ev.tsUnixMs - e.intervalSeconds * 1000).toISOString();
+      return {
+        ...base,
+        signal: "packet-drops",
+        kernelTruth: evidence(start, at, [{ name: "drops", value: e.drops, unit: "packets" }], "tracepoint skb:kfree_skb", {
+          reason: e.reason,
+          netns: String(e.netns),
+        }),
+      };
+    }
+    case "retransmit_burst": {
+      const e = ev.evidence;
+      const start = new Date(ev.tsUnixMs - e.intervalSeconds * 1000).toISOString();
+      return {
+        ...base,
+        signal: "tcp-retransmits",
+        kernelTruth: evidence(start, at, [{ name: "retransmits", value: e.retransmits, unit: "count" }], "tracepoint tcp:tcp_retransmit_skb", {
+          netns: String(e.netns),
+        }),
+      };
+    }
+    case "cgroup_created":
+    case "cgroup_removed":
+      return undefined;
+  }
+}

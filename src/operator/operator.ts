@@ -1,0 +1,131 @@
+// Wires the operator: inputs (observer streams, webhooks) → book → writer,
+// under leader election. Used by main.ts and, in-process, by tests.
+import type { Config } from "./config.ts";
+import { findingKey, type Finding } from "./engine/finding.ts";
+import { kubeClient, loadKubeConfig } from "./kube.ts";
+import { leaderElector } from "./leader.ts";
+import { logger, type Log } from "./log.ts";
+import { operatorMetrics } from "./metrics.ts";
+import { observerSet } from "./observer/discovery.ts";
+import { eventToFinding } from "./observer/to-finding.ts";
+import { buildServer } from "./server.ts";
+import { dirtyEntries, newBook, record } from "./whispers/book.ts";
+import { whisperWriter } from "./whispers/writer.ts";
+
+export interface RunningOperator {
+  url: string;
+  metrics: ReturnType<typeof operatorMetrics>;
+  flush: () => Promise<number>;
+  isLeader: () => boolean;
+  stop: () => Promise<void>;
+}
+
+export async function startOperator(cfg: Config, log: Log = logger()): Promise<RunningOperator> {
+  const kube = kubeClient(loadKubeConfig(cfg.kubeconfig));
+  const metrics = operatorMetrics();
+  const book = newBook(cfg.namespace, cfg.whispers.maxEntries);
+  const writer = whisperWriter({
+    kube,
+    book,
+    thresholds: cfg.thresholds,
+    actions: cfg.actions,
+    metrics,
+    log,
+    quietMs: cfg.whispers.quietPeriodMs,
+  });
+
+  let leading = !cfg.leaderElection.enabled;
+  const ingest = (f: Finding) => {
+    const e = record(book, f);
+    log.debug({ key: findingKey(f), whisper: e.name }, "finding");
+  };
+
+  const observers = observerSet(
+    { ...cfg.observers, namespace: cfg.namespace },
+    kube,
+    {
+      log,
+      metrics,
+      onEvent: (ev) => {
+        // A standby keeps its streams (and resume points) but records nothing.
+        if (!leading) return;
+        const f = eventToFinding(ev);
+        if (f) ingest(f);
+      },
+    },
+    log,
+  );
+
+  const elector = cfg.leaderElection.enabled
+    ? leaderElector(
+        {
+          namespace: cfg.namespace,
+          name: "kernel-gossip-operator",
+          identity: cfg.leaderElection.identity,
+          leaseMs: cfg.leaderElection.leaseMs,
+          renewMs: cfg.leaderElection.renewMs,
+        },
+        kube,
+        {
+          onStart: () => {
+            leading = true;
+            metrics.leader.set(1);
+            writer.start(cfg.whispers.flushIntervalMs);
+          },
+          onStop: async () => {
+            leading = false;
+            metrics.leader.set(0);
+            await writer.stop();
+          },
+        },
+        log,
+      )
+    : undefined;
+
+  const app = buildServer({
+    cfg,
+    log,
+    metrics,
+    ingest,
+    isLeader: () => leading,
+    readiness: () => ({
+      ready: leading,
+      leader: leading,
+      observers: observers.streams().map((s) => ({ url: s.url, lastSeq: s.lastSeq() })),
+      dirtyWhispers: dirtyEntries(book).length,
+    }),
+  });
+  const [host, port] = splitListen(cfg.listen);
+  await app.listen({ host, port });
+  const addr = app.server.address();
+  const url = `http://${host}:${typeof addr === "object" && addr ? addr.port : port}`;
+
+  observers.start();
+  if (elector) elector.start();
+  else {
+    metrics.leader.set(1);
+    writer.start(cfg.whispers.flushIntervalMs);
+  }
+  log.info({ url, kube: kube.server, actions: cfg.actions.mode }, "operator started");
+
+  return {
+    url,
+    metrics,
+    flush: () => writer.flush(),
+    isLeader: () => leading,
+    async stop() {
+      observers.stop();
+      await app.close();
+      if (elector) await elector.stop();
+      else await writer.stop();
+    },
+  };
+}
+
+function splitListen(listen: string): [string, number] {
+  const i = listen.lastIndexOf(":");
+  const host = listen.slice(0, i).replace(/^\[|\]$/g, "") || "0.0.0.0";
+  const port = Number(listen.slice(i + 1));
+  if (!Number.isInteger(port) || port < 0) throw new Error(`listen: bad address "${listen}"`);
+  return [host, port];
+}

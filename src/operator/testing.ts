@@ -1,0 +1,57 @@
+// Test helpers for the operator against the real API server: an in-process
+// operator on a free port, and polling reads of whispers through kubectl.
+import type { KernelWhisper } from "../shared/model/kernel-whisper.ts";
+import type { TestCluster } from "../../tests/env/test-cluster.ts";
+import { defaults, type Config } from "./config.ts";
+import { logger } from "./log.ts";
+import { startOperator, type RunningOperator } from "./operator.ts";
+
+export function testConfig(
+  kubeconfig: string,
+  namespace: string,
+  over: (c: Config) => void = () => undefined,
+): Config {
+  const c = defaults();
+  c.listen = "127.0.0.1:0";
+  c.kubeconfig = kubeconfig;
+  c.namespace = namespace;
+  c.whispers.flushIntervalMs = 100;
+  c.leaderElection = {
+    enabled: false,
+    identity: `test-${process.pid}`,
+    leaseMs: 15_000,
+    renewMs: 1_000,
+  };
+  over(c);
+  return c;
+}
+
+export const startTestOperator = (cfg: Config): Promise<RunningOperator> =>
+  startOperator(cfg, logger(process.env.KG_LOG_LEVEL ?? "warn"));
+
+export async function listWhispers(kube: TestCluster, namespace: string): Promise<KernelWhisper[]> {
+  const res = await kube.kubectl(["get", "kw", "-n", namespace, "-o", "json"]);
+  if (res.code !== 0) throw new Error(res.stderr);
+  return (JSON.parse(res.stdout) as { items: KernelWhisper[] }).items;
+}
+
+/** Polls until `pick` returns something (or throws with the last state after `timeoutMs`). */
+export async function eventually<T>(
+  what: string,
+  pick: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await pick();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
