@@ -2,7 +2,7 @@
 // whispers, runs actions), the others wait and report not-ready. Optimistic
 // concurrency (resourceVersion) decides races; a leader that cannot renew
 // within the lease duration steps down before another may take over.
-import type * as k8s from "@kubernetes/client-node";
+import * as k8s from "@kubernetes/client-node";
 import { statusCode, type Kube } from "./kube.ts";
 import type { Log } from "./log.ts";
 
@@ -25,13 +25,15 @@ export function leaderElector(cfg: LeaderConfig, kube: Kube, cb: LeaderCallbacks
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
+  // MicroTime: the API server insists on six fractional digits, which a plain Date lacks.
+  const micro = (d: Date | number) => new k8s.V1MicroTime(d);
   const spec = (prev: k8s.V1LeaseSpec | undefined, now: Date): k8s.V1LeaseSpec => {
     const takingOver = prev?.holderIdentity !== cfg.identity;
     return {
       holderIdentity: cfg.identity,
       leaseDurationSeconds: Math.ceil(cfg.leaseMs / 1000),
-      acquireTime: takingOver ? now : (prev.acquireTime ?? now),
-      renewTime: now,
+      acquireTime: micro(takingOver ? now : (prev.acquireTime ?? now)),
+      renewTime: micro(now),
       leaseTransitions: (prev?.leaseTransitions ?? 0) + (takingOver && prev ? 1 : 0),
     };
   };
@@ -104,7 +106,12 @@ export function leaderElector(cfg: LeaderConfig, kube: Kube, cb: LeaderCallbacks
         if (lease?.spec?.holderIdentity === cfg.identity) {
           await kube.replaceLease(cfg.namespace, cfg.name, {
             ...lease,
-            spec: { ...lease.spec, holderIdentity: "", renewTime: new Date(0) },
+            spec: {
+              ...lease.spec,
+              holderIdentity: "",
+              acquireTime: micro(lease.spec.acquireTime ?? 0),
+              renewTime: micro(0),
+            },
           });
         }
       } catch (err) {

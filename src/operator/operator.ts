@@ -108,12 +108,15 @@ export async function startOperator(cfg: Config, log: Log = logger()): Promise<R
   }
   log.info({ url, kube: kube.server, actions: cfg.actions.mode }, "operator started");
 
+  let stopped = false;
   return {
     url,
     metrics,
     flush: () => writer.flush(),
     isLeader: () => leading,
     async stop() {
+      if (stopped) return;
+      stopped = true;
       observers.stop();
       await app.close();
       if (elector) await elector.stop();

@@ -161,7 +161,9 @@ describe("Grafana webhook", () => {
       const ws = await listWhispers(kube, ns);
       const w = ws[0];
       // Wait for the status to catch up with the spec (two writes).
-      return ws.length === 1 && w?.spec.occurrences === 2 && w.status?.observedGeneration === 2 ? w : undefined;
+      return ws.length === 1 && w?.spec.occurrences === 2 && w.status?.observedGeneration === 2
+        ? w
+        : undefined;
     });
     assert.equal(kw.spec.kernelTruth.quantities[0]?.value, 0.7);
     assert.equal(kw.metadata.generation, 2);
