@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
+import type { KernelWhisper } from "../shared/model/kernel-whisper.ts";
 import type { RunningOperator } from "./operator.ts";
 import { eventually, listWhispers, startTestOperator, testConfig } from "./testing.ts";
 
@@ -120,19 +121,20 @@ describe("guarded actions", () => {
     );
     running.push(op);
     assert.equal((await send(op, alert(ns, pod))).status, 200);
-    const kw = await eventually("dry-run record", async () => {
+    const kw = await eventually<KernelWhisper>("dry-run record", async () => {
       const [w] = await listWhispers(kube, ns);
       return w?.status?.actions?.length ? w : undefined;
     });
     const rec = kw.status?.actions?.[0];
-    assert.equal(rec?.mode, "dry-run");
-    assert.equal(rec?.action, "raise-cpu-limit");
+    assert.ok(rec);
+    assert.equal(rec.mode, "dry-run");
+    assert.equal(rec.action, "raise-cpu-limit");
     assert.match(
-      rec?.result ?? "",
+      rec.result,
       new RegExp(`would resize pod ${ns}/${pod} container app limits\\.cpu 500m → 750m`),
     );
     assert.match(
-      rec?.result ?? "",
+      rec.result,
       /\{"spec":\{"containers":\[\{"name":"app","resources":\{"limits":\{"cpu":"750m"\}\}\}\]\}\}/,
     );
     // The recommendation itself names the Deployment's template.
@@ -213,7 +215,7 @@ describe("leader election", () => {
       });
     const a = await startTestOperator(withLease("replica-a"));
     running.push(a);
-    await eventually("a leads", async () => (a.isLeader() ? true : undefined));
+    await eventually("a leads", () => Promise.resolve(a.isLeader() ? true : undefined));
     const b = await startTestOperator(withLease("replica-b"));
     running.push(b);
     await new Promise((r) => setTimeout(r, 1_000));
@@ -232,7 +234,7 @@ describe("leader election", () => {
     assert.equal(lease.stdout, "replica-a");
 
     await a.stop(); // releases the lease
-    await eventually("b leads", async () => (b.isLeader() ? true : undefined), 5_000);
+    await eventually("b leads", () => Promise.resolve(b.isLeader() ? true : undefined), 5_000);
     assert.equal((await fetch(`${b.url}/readyz`)).status, 200);
     assert.equal((await send(b, alert(ns, "p"))).status, 200);
   });

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
+import type { KernelWhisper } from "../shared/model/kernel-whisper.ts";
 import type { RunningOperator } from "./operator.ts";
 import { eventually, listWhispers, startTestOperator, testConfig } from "./testing.ts";
 
@@ -112,7 +113,7 @@ describe("Grafana webhook", () => {
     const res = await post("/webhooks/grafana", grafanaBody(labels(), 0.62));
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { accepted: 1, ignored: 0, reasons: {} });
-    const kw = await eventually("whisper with status", async () => {
+    const kw = await eventually<KernelWhisper>("whisper with status", async () => {
       const [w] = await listWhispers(kube, ns);
       return w?.status?.recommendation ? w : undefined;
     });
@@ -124,14 +125,18 @@ describe("Grafana webhook", () => {
       { name: "throttledPeriodsRatio", value: 0.62, unit: "ratio" },
     ]);
     assert.equal(kw.spec.occurrences, 1);
-    assert.equal(kw.status?.phase, "Active");
-    assert.equal(kw.status?.observedGeneration, 1);
-    assert.equal(kw.status?.recommendation?.action, "raise-cpu-limit");
+    const st = kw.status;
+    assert.ok(st);
+    assert.equal(st.phase, "Active");
+    assert.equal(st.observedGeneration, 1);
+    assert.equal(st.recommendation?.action, "raise-cpu-limit");
     // The pod has no owner, so the change targets the pod itself, from its real limit.
-    assert.equal(kw.status?.recommendation?.change?.target.kind, "Pod");
-    assert.equal(kw.status?.recommendation?.change?.from, "500m");
-    assert.equal(kw.status?.recommendation?.change?.to, "810m");
-    assert.equal(kw.status?.conditions?.[0]?.type, "Active");
+    const change = st.recommendation.change;
+    assert.ok(change);
+    assert.equal(change.target.kind, "Pod");
+    assert.equal(change.from, "500m");
+    assert.equal(change.to, "810m");
+    assert.equal(st.conditions?.[0]?.type, "Active");
     const events = await eventually("pod event", async () => {
       const r = await kube.kubectl([
         "get",
@@ -149,7 +154,7 @@ describe("Grafana webhook", () => {
     });
     assert.equal(events[0]?.reason, "KernelWhisper");
     assert.match(
-      events[0]?.message ?? "",
+      events[0].message,
       new RegExp(`kubectl get kw ${kw.metadata.name ?? ""} -n ${ns}`),
     );
   });
