@@ -21,10 +21,11 @@ function run(
   cmd: string,
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  cwd = REPO_ROOT,
 ): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     console.log(`\n$ ${cmd} ${args.join(" ")}`);
-    const child = spawn(cmd, args, { cwd: REPO_ROOT, env: { ...process.env, ...env } });
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env } });
     let out = "";
     const pipe = (to: NodeJS.WriteStream) => (chunk: Buffer) => {
       out += chunk.toString();
@@ -56,16 +57,15 @@ async function checks(): Promise<Outcome> {
     ["npx", ["tsx", "src/shared/crds/generate.ts", "--check"]],
   ];
   if (existsSync(join(REPO_ROOT, "observer/Cargo.toml"))) {
-    steps.push(["cargo", ["fmt", "--manifest-path", "observer/Cargo.toml", "--", "--check"]]);
-    steps.push([
-      "cargo",
-      ["clippy", "--manifest-path", "observer/Cargo.toml", "--all-targets", "--", "-D", "warnings"],
-    ]);
+    steps.push(["cargo", ["fmt", "--", "--check"]]);
+    steps.push(["cargo", ["clippy", "--all-targets", "--", "-D", "warnings"]]);
   }
   let passed = 0;
   let failed = 0;
   for (const [cmd, args] of steps) {
-    const r = await run(cmd, args, { CARGO_TARGET_DIR });
+    // cargo runs from observer/ so observer/.cargo/config.toml applies.
+    const cwd = cmd === "cargo" ? join(REPO_ROOT, "observer") : REPO_ROOT;
+    const r = await run(cmd, args, { CARGO_TARGET_DIR }, cwd);
     if (r.code === 0) passed++;
     else failed++;
   }
@@ -90,10 +90,7 @@ async function nodeTests(env: NodeJS.ProcessEnv): Promise<Outcome> {
 
 async function cargoTests(env: NodeJS.ProcessEnv): Promise<Outcome | undefined> {
   if (!existsSync(join(REPO_ROOT, "observer/Cargo.toml"))) return undefined;
-  const r = await run("cargo", ["test", "--manifest-path", "observer/Cargo.toml"], {
-    ...env,
-    CARGO_TARGET_DIR,
-  });
+  const r = await run("cargo", ["test"], { ...env, CARGO_TARGET_DIR }, join(REPO_ROOT, "observer"));
   const results = /test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored/g;
   let passed = 0;
   let failed = 0;

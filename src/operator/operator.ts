@@ -7,6 +7,7 @@ import { leaderElector } from "./leader.ts";
 import { logger, type Log } from "./log.ts";
 import { operatorMetrics } from "./metrics.ts";
 import { observerSet } from "./observer/discovery.ts";
+import { podIndex } from "./observer/pod-index.ts";
 import { eventToFinding } from "./observer/to-finding.ts";
 import { buildServer } from "./server.ts";
 import { dirtyEntries, newBook, record } from "./whispers/book.ts";
@@ -21,7 +22,9 @@ export interface RunningOperator {
 }
 
 export async function startOperator(cfg: Config, log: Log = logger()): Promise<RunningOperator> {
-  const kube = kubeClient(loadKubeConfig(cfg.kubeconfig));
+  const kc = loadKubeConfig(cfg.kubeconfig);
+  const kube = kubeClient(kc);
+  const pods = podIndex(kc, log);
   const metrics = operatorMetrics();
   const book = newBook(cfg.namespace, cfg.whispers.maxEntries);
   const writer = whisperWriter({
@@ -49,7 +52,7 @@ export async function startOperator(cfg: Config, log: Log = logger()): Promise<R
       onEvent: (ev) => {
         // A standby keeps its streams (and resume points) but records nothing.
         if (!leading) return;
-        const f = eventToFinding(ev);
+        const f = eventToFinding(ev, (uid) => pods.lookup(uid));
         if (f) ingest(f);
       },
     },
@@ -100,6 +103,9 @@ export async function startOperator(cfg: Config, log: Log = logger()): Promise<R
   const addr = app.server.address();
   const url = `http://${host}:${typeof addr === "object" && addr ? addr.port : port}`;
 
+  await pods
+    .start()
+    .catch((err: unknown) => log.warn({ err: String(err) }, "pod informer not started"));
   observers.start();
   if (elector) elector.start();
   else {
@@ -118,6 +124,7 @@ export async function startOperator(cfg: Config, log: Log = logger()): Promise<R
       if (stopped) return;
       stopped = true;
       observers.stop();
+      await pods.stop();
       await app.close();
       if (elector) await elector.stop();
       else await writer.stop();

@@ -30,10 +30,12 @@ export interface ObserverOptions {
 
 /** Builds the observer (a no-op when up to date) and returns the binary path. */
 export async function buildObserver(release = false): Promise<string> {
-  const args = ["build", "--manifest-path", join(REPO_ROOT, "observer/Cargo.toml")];
+  const args = ["build"];
   if (release) args.push("--release");
   const code = await new Promise<number>((resolve) => {
+    // From observer/ so observer/.cargo/config.toml (static libelf path) applies.
     const child = spawn("cargo", args, {
+      cwd: join(REPO_ROOT, "observer"),
       stdio: ["ignore", "inherit", "inherit"],
       env: { ...process.env, CARGO_TARGET_DIR },
     });

@@ -2,13 +2,19 @@
 // (engine/rules.ts) and the gateway; units are always stated.
 import type { Evidence, Quantity } from "../../shared/model/common.ts";
 import type { Subject } from "../../shared/model/kernel-whisper.ts";
-import type { ObserverEvent, Workload } from "../../shared/model/observer-events.ts";
+import type { ObserverEvent, ThrottleEpisode, Workload } from "../../shared/model/observer-events.ts";
 import type { Finding } from "../engine/finding.ts";
 
-export function subjectOf(w: Workload, node: string): Subject {
-  const withPod = w.pod !== undefined && w.namespace !== undefined;
+export type PodLookup = (uid: string) => { namespace: string; name: string } | undefined;
+
+export function subjectOf(w: Workload, node: string, lookup?: PodLookup): Subject {
+  // The observer names pods when it can reach the API; otherwise the pod UID from
+  // the cgroup path is resolved here.
+  const known = w.pod !== undefined && w.namespace !== undefined ? { namespace: w.namespace, name: w.pod } : undefined;
+  const pod = known ?? (w.podUID && lookup ? lookup(w.podUID) : undefined);
+  const withPod = pod !== undefined;
   return {
-    ...(withPod ? { namespace: w.namespace, pod: w.pod } : {}),
+    ...(pod ? { namespace: pod.namespace, pod: pod.name } : {}),
     ...(withPod && w.container ? { container: w.container } : {}),
     ...(node ? { node } : {}),
     ...(w.podUID ? { podUID: w.podUID } : {}),
@@ -24,9 +30,21 @@ const evidence = (start: string, end: string, quantities: Quantity[], origin: st
   ...(attributes ? { attributes } : {}),
 });
 
+/**
+ * What an averaged CPU metric shows for the same window: mean usage, and as a
+ * share of the limit — the number dashboards plot while the kernel throttles.
+ */
+function metricsView(e: ThrottleEpisode): Evidence | undefined {
+  if (e.usageSeconds === undefined || e.durationSeconds <= 0) return undefined;
+  const cores = e.usageSeconds / e.durationSeconds;
+  const q: Quantity[] = [{ name: "avgCpuUsageCores", value: cores, unit: "cores" }];
+  if (e.limitCores) q.push({ name: "avgCpuUsagePercentOfLimit", value: (cores / e.limitCores) * 100, unit: "percent" });
+  return evidence(e.start, e.end, q, "cgroup CPU usage averaged over the same window");
+}
+
 /** The finding an observer event amounts to, or undefined for bookkeeping events. */
-export function eventToFinding(ev: ObserverEvent): Finding | undefined {
-  const subject = subjectOf(ev.workload, ev.node);
+export function eventToFinding(ev: ObserverEvent, lookup?: PodLookup): Finding | undefined {
+  const subject = subjectOf(ev.workload, ev.node, lookup);
   const observedAt = new Date(ev.tsUnixMs);
   const at = observedAt.toISOString();
   const base = { subject, source: "observer" as const, observedAt };
@@ -44,6 +62,7 @@ export function eventToFinding(ev: ObserverEvent): Finding | undefined {
         ...base,
         signal: "cpu-throttling",
         kernelTruth: evidence(e.start, e.end, q, "cgroup cpu.stat nr_periods/nr_throttled/throttled_time, sampled by the observer"),
+        ...(metricsView(e) ? { metricsView: metricsView(e) } : {}),
       };
     }
     case "oom_kill": {

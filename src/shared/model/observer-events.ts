@@ -41,6 +41,10 @@ export const ThrottleEpisodeSchema = Type.Object({
   ratio: Type.Number({ minimum: 0, maximum: 1 }),
   throttledSeconds: Type.Number({ minimum: 0 }),
   limitCores: Type.Union([Type.Number(), Type.Null()]),
+  /** CPU time the cgroup used over the episode (cpuacct / cpu.stat usage). */
+  usageSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+  /** True while the episode is still open (a progress report), false/absent when closed. */
+  ongoing: Type.Optional(Type.Boolean()),
 });
 export type ThrottleEpisode = Static<typeof ThrottleEpisodeSchema>;
 
