@@ -102,9 +102,10 @@ test("kernel throttling of a pod's cgroup becomes a whisper about that pod, then
   );
   assert.ok(Math.abs((q("throttledPeriodsRatio") ?? -1) - throttled / periods) < 1e-9);
   assert.equal(q("cpuLimitCores"), 0.2);
+  const change = kw.status?.recommendation?.change;
   assert.equal(kw.status?.recommendation?.action, "raise-cpu-limit");
-  assert.equal(kw.status?.recommendation?.change?.target.name, podName);
-  assert.equal(kw.status?.recommendation?.change?.from, "200m");
+  assert.equal(change?.target.name, podName);
+  assert.equal(change?.from, "200m");
   if (kw.spec.metricsView) {
     const usage = kw.spec.metricsView.quantities.find(
       (x) => x.name === "avgCpuUsagePercentOfLimit",
