@@ -105,7 +105,7 @@ test("kernel throttling of a pod's cgroup becomes a whisper about that pod, then
   const change = kw.status?.recommendation?.change;
   assert.equal(kw.status?.recommendation?.action, "raise-cpu-limit");
   assert.equal(change?.target.name, podName);
-  assert.equal(change?.from, "200m");
+  assert.equal(change.from, "200m");
   if (kw.spec.metricsView) {
     const usage = kw.spec.metricsView.quantities.find(
       (x) => x.name === "avgCpuUsagePercentOfLimit",
