@@ -3,23 +3,29 @@
 // schemas) must describe objects the schemas accept.
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
+import { relative } from "node:path";
 import { test } from "node:test";
 import { Value } from "@sinclair/typebox/value";
 import { parse } from "yaml";
 import { CRDS } from "../crds/definitions.ts";
-import { crdPath, renderCrd } from "../crds/generate.ts";
+import { crdPath, generated } from "../crds/generate.ts";
 import { KernelWhisperSpecSchema, type KernelWhisperSpec } from "./kernel-whisper.ts";
 import {
   PodBirthCertificateSpecSchema,
   type PodBirthCertificateSpec,
 } from "./pod-birth-certificate.ts";
 
-for (const crd of CRDS) {
-  test(`deploy/crds/${crd.spec.names.plural}.yaml is generated from the model`, async () => {
-    const committed = await readFile(crdPath(crd), "utf8");
-    assert.equal(committed, renderCrd(crd), "stale CRD YAML: run `npm run gen`");
+for (const [path, want] of generated()) {
+  test(`${relative(process.cwd(), path)} is what its source generates`, async () => {
+    const committed = await readFile(path, "utf8");
+    assert.equal(committed, want, "stale generated file: run `npm run gen`");
   });
 }
+
+test("every CRD is among the generated files", () => {
+  const paths = generated().map(([p]) => p);
+  for (const crd of CRDS) assert.ok(paths.includes(crdPath(crd)));
+});
 
 const fixture = async (name: string) =>
   (
