@@ -1,0 +1,109 @@
+// Kill and restart the API server while kernel events keep streaming: the
+// operator keeps recording, its writes back off, and once the API server is
+// back the whisper converges — its occurrence count equals the number of
+// throttle episodes the observer published for the cgroup (none lost, none
+// doubled). Uses its own control plane, since it restarts kube-apiserver.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import type { KernelWhisper } from "../shared/model/kernel-whisper.ts";
+import { startCluster, type Cluster } from "../../tests/env/cluster.ts";
+import { cpuCgroup, type CpuCgroup } from "../../tests/env/cgroup.ts";
+import { startObserver, type Observer } from "../../tests/env/observer.ts";
+import { sleep } from "../../tests/env/process.ts";
+import type { RunningOperator } from "./operator.ts";
+import { eventually, startTestOperator, testConfig } from "./testing.ts";
+
+const NS = "kernel-gossip";
+let cluster: Cluster;
+let cg: CpuCgroup;
+let observer: Observer;
+let op: RunningOperator;
+
+before(async () => {
+  cluster = await startCluster();
+  assert.equal((await cluster.kubectl(["create", "namespace", NS])).code, 0);
+  cg = await cpuCgroup({ quotaCores: 0.2 });
+  observer = await startObserver({ args: ["--sample-interval-ms", "250"] });
+  op = await startTestOperator(
+    testConfig(cluster.kubeconfig, NS, (c) => {
+      c.observers.urls = [observer.url];
+      c.whispers.quietPeriodMs = 10 * 60_000;
+    }),
+  );
+});
+after(async () => {
+  for (const stop of [
+    () => op.stop(),
+    () => observer.stop(),
+    () => cg.stop(),
+    () => cluster.stop(),
+  ]) {
+    await stop().catch(() => undefined);
+  }
+});
+
+/** Throttle episodes the observer published for `path` (from its replay buffer). */
+async function publishedEpisodes(path: string): Promise<number> {
+  const abort = new AbortController();
+  const res = await fetch(`${observer.url}/events?since=0`, { signal: abort.signal });
+  let text = "";
+  const timer = setTimeout(() => abort.abort(), 1_000);
+  try {
+    for await (const chunk of res.body ?? []) text += Buffer.from(chunk as Uint8Array).toString();
+  } catch {
+    // aborted: the stream is live and never ends by itself
+  } finally {
+    clearTimeout(timer);
+  }
+  return text
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { type: string; workload: { cgroup: string } })
+    .filter((e) => e.type === "throttle_episode" && e.workload.cgroup === path).length;
+}
+
+async function whisper(): Promise<KernelWhisper | undefined> {
+  const res = await cluster.kubectl(["get", "kw", "-n", NS, "-o", "json"]);
+  if (res.code !== 0) return undefined;
+  const items = (JSON.parse(res.stdout) as { items: KernelWhisper[] }).items;
+  return items.find((w) => w.spec.subject.cgroupPath === cg.path);
+}
+
+const burst = async () => {
+  await cg.startLoad();
+  await sleep(1_200);
+  await cg.stopLoad();
+  await sleep(1_000); // an unthrottled sample closes the episode
+};
+
+test("no kernel event is lost while the API server is down; whispers converge", async () => {
+  await burst();
+  await eventually("first whisper", whisper, 15_000);
+
+  const restart = cluster.restartApiServer(4_000);
+  await burst(); // while the API server is down or coming back
+  await burst();
+  await restart;
+  await burst();
+
+  const published = await publishedEpisodes(cg.path);
+  assert.ok(published >= 4, `observer published ${published} episodes`);
+  const kw = await eventually(
+    `whisper with ${published} occurrences`,
+    async () => {
+      const w = await whisper();
+      return w?.spec.occurrences === published &&
+        w.status?.observedGeneration === w.metadata.generation
+        ? w
+        : undefined;
+    },
+    30_000,
+  );
+  assert.equal(kw.status?.phase, "Active");
+  const metrics = await (await fetch(`${op.url}/metrics`)).text();
+  // The outage really hit the writer.
+  assert.match(
+    metrics,
+    /kernel_gossip_operator_api_writes_total\{write="whisper",result="error"\} [1-9]/,
+  );
+});
