@@ -1,30 +1,10 @@
 // `./kg run`: starts everything that exists, locally, on embedded defaults, and
-// prints where each part is. Until a cluster is configured (KUBECONFIG), the
-// embedded Kubernetes is a local etcd + kube-apiserver with the CRDs installed.
-// Ctrl+C (or SIGTERM) stops everything it started.
-import { startCluster, type Cluster } from "../../tests/env/cluster.ts";
-
-interface Running {
-  name: string;
-  lines: string[];
-  stop(): Promise<void>;
-}
-
-async function kubernetes(): Promise<Running> {
-  const cluster: Cluster = await startCluster({ log: (l) => console.error(`  kubernetes: ${l}`) });
-  return {
-    name: "kubernetes (local etcd + kube-apiserver, CRDs installed)",
-    lines: [
-      `API server:  ${cluster.server}`,
-      `kubeconfig:  ${cluster.kubeconfig}`,
-      `try:         export KUBECONFIG=${cluster.kubeconfig}`,
-      `             ${cluster.binaries.kubectl} get kw,pbc -A`,
-    ],
-    stop: () => cluster.stop(),
-  };
-}
+// prints where each part is. The embedded Kubernetes is a local etcd +
+// kube-apiserver with the CRDs installed. Ctrl+C (or SIGTERM) stops it all.
+import { alerting, kubernetes, newEnv, observer, operator, type Running } from "./components.ts";
 
 async function main(): Promise<void> {
+  const env = await newEnv();
   const running: Running[] = [];
   let stopping = false;
   const stopAll = async (code: number) => {
@@ -37,15 +17,24 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void stopAll(0));
   process.on("SIGTERM", () => void stopAll(0));
 
-  try {
-    console.error("kernel-gossip: starting kubernetes");
-    running.push(await kubernetes());
-  } catch (err) {
-    console.error(
-      `kernel-gossip: failed to start: ${err instanceof Error ? err.message : String(err)}`,
-    );
-    await stopAll(1);
-    return;
+  const steps: [string, () => Promise<Running | Running[] | undefined>][] = [
+    ["kubernetes", () => kubernetes(env)],
+    ["observer", () => observer(env)],
+    ["operator", () => operator(env)],
+    ["prometheus + alertmanager", () => alerting(env)],
+  ];
+  for (const [name, start] of steps) {
+    console.error(`kernel-gossip: starting ${name}`);
+    try {
+      const r = await start();
+      if (r) running.push(...(Array.isArray(r) ? r : [r]));
+    } catch (err) {
+      console.error(
+        `kernel-gossip: ${name} failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      await stopAll(1);
+      return;
+    }
   }
 
   console.log("\nkernel-gossip is running:");
@@ -53,6 +42,7 @@ async function main(): Promise<void> {
     console.log(`\n  ${r.name}`);
     for (const l of r.lines) console.log(`    ${l}`);
   }
+  console.log(`\n  logs and generated config: ${env.workDir}`);
   console.log("\nready. Press Ctrl+C to stop.");
   setInterval(() => undefined, 1 << 30);
 }

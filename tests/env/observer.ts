@@ -21,6 +21,8 @@ export interface Observer {
 }
 
 export interface ObserverOptions {
+  /** host:port to listen on; a free loopback port when unset. */
+  listen?: string;
   nodeName?: string;
   kubeconfig?: string;
   /** Extra `run` flags, e.g. ["--sample-interval-ms", "250"]. */
@@ -47,10 +49,11 @@ export async function buildObserver(release = false): Promise<string> {
 
 export async function startObserver(opts: ObserverOptions = {}): Promise<Observer> {
   const bin = await buildObserver(opts.release);
-  const port = await freePort();
+  const listen = opts.listen ?? `127.0.0.1:${await freePort()}`;
+  const port = Number(listen.slice(listen.lastIndexOf(":") + 1));
   const dir = await mkdtemp(join(tmpdir(), "kernel-gossip-observer-"));
   const logPath = join(dir, "observer.log");
-  const args = ["run", "--listen", `127.0.0.1:${port}`, "--node-name", opts.nodeName ?? "local"];
+  const args = ["run", "--listen", listen, "--node-name", opts.nodeName ?? "local"];
   if (opts.kubeconfig) args.push("--kubeconfig", opts.kubeconfig);
   args.push(...(opts.args ?? []));
   const child = launch(bin, args, logPath);
