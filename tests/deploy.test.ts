@@ -65,7 +65,7 @@ test("the actions overlay alone grants workload patching and turns actions on", 
   const actions = await kube.kubectl(["kustomize", join(DEPLOY, "overlays/actions")]);
   assert.equal(base.code, 0, base.stderr);
   assert.equal(actions.code, 0, actions.stderr);
-  // No role in the base may write to workloads: only our CRDs and events.
+  // No role in the base may write to workloads: only our CRDs, Events and the leader Lease.
   for (const doc of parseAllDocuments(base.stdout)) {
     const obj = doc.toJS() as {
       kind?: string;
@@ -77,7 +77,9 @@ test("the actions overlay alone grants workload patching and turns actions on", 
       if (!writes) continue;
       assert.ok(
         rule.apiGroups.every((g) => g === "kernel.gossip.io") ||
-          rule.resources.every((r) => r === "events"),
+          rule.resources.every((r) => r === "events") ||
+          (rule.apiGroups.every((g) => g === "coordination.k8s.io") &&
+            rule.resources.every((r) => r === "leases")),
         `base grants writes beyond CRDs/events: ${JSON.stringify(rule)}`,
       );
     }
@@ -85,5 +87,5 @@ test("the actions overlay alone grants workload patching and turns actions on", 
   assert.doesNotMatch(base.stdout, /kernel-gossip-operator-actions/);
   assert.match(actions.stdout, /name: kernel-gossip-operator-actions/);
   assert.match(actions.stdout, /name: KG_ACTIONS\s+value: "on"/);
-  assert.match(base.stdout, /name: KG_ACTIONS\s+value: dry-run/);
+  assert.match(base.stdout, /name: KG_ACTIONS\s+value: "off"/);
 });

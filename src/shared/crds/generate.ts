@@ -18,7 +18,7 @@ export const renderCrd = (crd: CustomResourceDefinition) =>
   HEADER + stringify(crd, { lineWidth: 0, aliasDuplicateObjects: false });
 
 export const RULES_PATH = fileURLToPath(
-  new URL("../../../deploy/prometheus/kernel-gossip-rules.yaml", import.meta.url),
+  new URL("../../../provisioning/prometheus/kernel-gossip-rules.yaml", import.meta.url),
 );
 export const renderRules = () =>
   header("src/shared/alerts/prometheus-rules.ts") +

@@ -1,0 +1,140 @@
+// The operator runs under exactly the RBAC that deploy/base grants: with a
+// ServiceAccount token bound by deploy/base/operator/rbac.yaml it elects a
+// leader, reads the pod, writes the whisper, its status and an Event — and
+// with actions "on" but without deploy/overlays/actions, the API refuses the
+// patch (the action is audited as failed, the pod is unchanged).
+import assert from "node:assert/strict";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { parse } from "yaml";
+import type { KernelWhisper } from "../shared/model/kernel-whisper.ts";
+import { REPO_ROOT } from "../../tests/env/binaries.ts";
+import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
+import type { RunningOperator } from "./operator.ts";
+import { eventually, listWhispers, startTestOperator, testConfig } from "./testing.ts";
+
+let kube: TestCluster;
+let op: RunningOperator;
+let ns: string;
+
+async function serviceAccountKubeconfig(): Promise<string> {
+  const admin = parse(await readFile(kube.kubeconfig, "utf8")) as {
+    clusters: { cluster: { server: string; "certificate-authority": string } }[];
+  };
+  const cluster = admin.clusters[0]?.cluster;
+  assert.ok(cluster);
+  const token = await kube.kubectl([
+    "create",
+    "token",
+    "kernel-gossip-operator",
+    "-n",
+    "kernel-gossip",
+    "--duration=1h",
+  ]);
+  assert.equal(token.code, 0, token.stderr);
+  const path = `${kube.kubeconfig}.operator-sa`;
+  await writeFile(
+    path,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "c", cluster }],
+      users: [{ name: "operator", user: { token: token.stdout.trim() } }],
+      contexts: [{ name: "c", context: { cluster: "c", user: "operator" } }],
+      "current-context": "c",
+    }),
+    { mode: 0o600 },
+  );
+  return path;
+}
+
+before(async () => {
+  kube = await testCluster();
+  for (const f of ["deploy/base/namespace.yaml", "deploy/base/operator/rbac.yaml"]) {
+    const res = await kube.kubectl(["apply", "--server-side", "-f", join(REPO_ROOT, f)]);
+    assert.equal(res.code, 0, res.stderr);
+  }
+  ns = await kube.namespace("op-rbac");
+  const pod = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "web", namespace: ns },
+    spec: {
+      automountServiceAccountToken: false,
+      containers: [
+        {
+          name: "app",
+          image: "busybox:1.36",
+          resources: { limits: { cpu: "500m" }, requests: { cpu: "100m" } },
+        },
+      ],
+    },
+  };
+  assert.equal((await kube.kubectl(["apply", "-f", "-"], JSON.stringify(pod))).code, 0);
+  op = await startTestOperator(
+    testConfig(await serviceAccountKubeconfig(), "kernel-gossip", (c) => {
+      c.leaderElection = { enabled: true, identity: "rbac-test", leaseMs: 15_000, renewMs: 500 };
+      c.actions = { ...c.actions, mode: "on", namespaces: [ns] };
+    }),
+  );
+});
+after(async () => {
+  await op.stop();
+  await closeTestCluster();
+});
+
+test("the base RBAC lets the operator do its job and nothing more", async () => {
+  await eventually("leadership", () => Promise.resolve(op.isLeader() ? true : undefined));
+  const body = {
+    receiver: "kg",
+    status: "firing",
+    version: "4",
+    alerts: [
+      {
+        status: "firing",
+        labels: {
+          alertname: "T",
+          kernel_gossip_signal: "cpu-throttling",
+          namespace: ns,
+          pod: "web",
+          container: "app",
+        },
+        annotations: { kernel_gossip_value: "0.5" },
+      },
+    ],
+  };
+  const res = await fetch(`${op.url}/webhooks/alertmanager`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  assert.equal(res.status, 200);
+  const kw = await eventually<KernelWhisper>("whisper with an action record", async () => {
+    const [w] = await listWhispers(kube, ns);
+    return w?.status?.actions?.length ? w : undefined;
+  });
+  assert.equal(kw.status?.recommendation?.change?.from, "500m");
+  const record = kw.status?.actions?.[0];
+  assert.equal(record?.mode, "failed");
+  assert.match(record?.result ?? "", /resize: HTTP 403/);
+  const limit = await kube.kubectl([
+    "get",
+    "pod",
+    "web",
+    "-n",
+    ns,
+    "-o",
+    "jsonpath={.spec.containers[0].resources.limits.cpu}",
+  ]);
+  assert.equal(limit.stdout, "500m");
+  const events = await kube.kubectl([
+    "get",
+    "events",
+    "-n",
+    ns,
+    "-o",
+    "jsonpath={.items[*].reason}",
+  ]);
+  assert.match(events.stdout, /KernelWhisper/);
+});
