@@ -116,8 +116,9 @@ test("the base RBAC lets the operator do its job and nothing more", async () => 
   });
   assert.equal(kw.status?.recommendation?.change?.from, "500m");
   const record = kw.status?.actions?.[0];
-  assert.equal(record?.mode, "failed");
-  assert.match(record?.result ?? "", /resize: HTTP 403/);
+  assert.ok(record);
+  assert.equal(record.mode, "failed");
+  assert.match(record.result, /resize: HTTP 403/);
   const limit = await kube.kubectl([
     "get",
     "pod",
