@@ -115,7 +115,7 @@ test("the base RBAC lets the operator do its job and nothing more", async () => 
     return w?.status?.actions?.length ? w : undefined;
   });
   assert.equal(kw.status?.recommendation?.change?.from, "500m");
-  const record = kw.status?.actions?.[0];
+  const record = kw.status.actions?.[0];
   assert.ok(record);
   assert.equal(record.mode, "failed");
   assert.match(record.result, /resize: HTTP 403/);
