@@ -21,6 +21,8 @@ const SUBJECT = "namespace, pod, container, cgroup, node";
 
 interface Spec {
   alert: string;
+  /** Overrides RuleOptions.for: an OOM kill is an event, not a condition to wait out. */
+  for?: string;
   signal: Signal;
   severity: Severity;
   quantity: string;
@@ -54,13 +56,16 @@ const SPECS: Spec[] = [
   },
   {
     alert: "KernelOomKill",
+    for: "0s",
     signal: "oom-kill",
     severity: "critical",
     quantity: "oomKills",
     unit: "count",
     summary: "The kernel OOM-killed a process of {{ $labels.pod }}{{ $labels.cgroup }}.",
+    // A cgroup's counter appears with its first kill, so increase() alone misses
+    // that kill; the `unless … offset` arm catches series that are new in the window.
     expr: (sel, w) =>
-      `sum by (${SUBJECT}) (increase(kernel_gossip_oom_kills_total${sel}[${w}])) > 0`,
+      `(sum by (${SUBJECT}) (increase(kernel_gossip_oom_kills_total${sel}[${w}])) > 0) or sum by (${SUBJECT}) (kernel_gossip_oom_kills_total${sel} unless kernel_gossip_oom_kills_total${sel} offset ${w})`,
   },
   {
     alert: "KernelMemoryPressure",
@@ -107,7 +112,7 @@ export function prometheusRules(o: RuleOptions) {
         rules: SPECS.map((s) => ({
           alert: s.alert,
           expr: s.expr(sel, o.window),
-          for: o.for,
+          for: s.for ?? o.for,
           labels: { kernel_gossip_signal: s.signal, severity: s.severity },
           annotations: {
             summary: s.summary,
