@@ -1,0 +1,268 @@
+//! Typed events and the hub that fans them out to `/events` clients.
+//!
+//! Every event has a sequence number, a timestamp, the node, the workload
+//! identity and the evidence numbers. The hub keeps a bounded replay buffer
+//! (for `?since=`) and a broadcast channel for live clients; a client that
+//! falls behind the channel is dropped (and counted) instead of slowing the
+//! observer down.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::workload::Workload;
+
+/// Events kept for late clients.
+pub const REPLAY_CAPACITY: usize = 2048;
+/// Events a live client may lag behind before it is dropped.
+pub const CLIENT_BUFFER: usize = 1024;
+
+/// A task was killed for memory (kernel: `struct oom_event`).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OomEvent {
+    pub pid: u32,
+    pub tgid: u32,
+    pub comm: String,
+    pub anon_rss_bytes: u64,
+    pub file_rss_bytes: u64,
+    pub shmem_rss_bytes: u64,
+    pub total_vm_bytes: u64,
+    pub oom_score_adj: i32,
+    pub uid: u32,
+    /// Memory cgroup of the victim (where the limit was hit, for memcg OOMs).
+    pub memcg: String,
+}
+
+/// A run of consecutive sampling intervals in which the cgroup was CFS
+/// throttled, closed by the first interval without throttling.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ThrottleEpisode {
+    pub start: String,
+    pub end: String,
+    pub duration_seconds: f64,
+    pub periods: u64,
+    pub throttled_periods: u64,
+    /// throttled_periods / periods over the episode.
+    pub ratio: f64,
+    pub throttled_seconds: f64,
+    pub limit_cores: Option<f64>,
+}
+
+/// Packet drops of one reason in one network namespace above the burst
+/// threshold within one sampling interval.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DropBurst {
+    pub reason: String,
+    pub netns: u32,
+    pub drops: u64,
+    pub interval_seconds: f64,
+}
+
+/// TCP retransmits in one network namespace above the burst threshold.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RetransmitBurst {
+    pub netns: u32,
+    pub retransmits: u64,
+    pub interval_seconds: f64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CgroupChange {
+    pub id: u64,
+    /// "cpu" or "memory" (v1 controller hierarchy) or "unified".
+    pub hierarchy: String,
+    pub level: u32,
+}
+
+/// The event payload; `type` names the noun shared with the TS side.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(tag = "type", content = "evidence", rename_all = "snake_case")]
+pub enum Evidence {
+    OomKill(OomEvent),
+    ThrottleEpisode(ThrottleEpisode),
+    DropBurst(DropBurst),
+    RetransmitBurst(RetransmitBurst),
+    CgroupCreated(CgroupChange),
+    CgroupRemoved(CgroupChange),
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope<'a> {
+    seq: u64,
+    ts: String,
+    ts_unix_ms: u128,
+    node: &'a str,
+    workload: &'a Workload,
+    #[serde(flatten)]
+    evidence: &'a Evidence,
+}
+
+pub fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// One serialized event line with its sequence number.
+pub type Line = (u64, Arc<str>);
+
+pub struct EventHub {
+    node: String,
+    tx: broadcast::Sender<Line>,
+    replay: Mutex<VecDeque<Line>>,
+    next_seq: AtomicU64,
+    pub published: AtomicU64,
+    pub clients_dropped: AtomicU64,
+}
+
+impl EventHub {
+    pub fn new(node: String) -> Self {
+        let (tx, _) = broadcast::channel(CLIENT_BUFFER);
+        EventHub {
+            node,
+            tx,
+            replay: Mutex::new(VecDeque::with_capacity(REPLAY_CAPACITY)),
+            next_seq: AtomicU64::new(1),
+            published: AtomicU64::new(0),
+            clients_dropped: AtomicU64::new(0),
+        }
+    }
+
+    pub fn publish(&self, at: SystemTime, workload: &Workload, evidence: Evidence) {
+        let Ok(mut replay) = self.replay.lock() else {
+            return;
+        };
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        let env = Envelope {
+            seq,
+            ts: rfc3339(at),
+            ts_unix_ms: at
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or(Duration::ZERO)
+                .as_millis(),
+            node: &self.node,
+            workload,
+            evidence: &evidence,
+        };
+        let Ok(mut line) = serde_json::to_string(&env) else {
+            return;
+        };
+        line.push('\n');
+        let line: Arc<str> = line.into();
+        if replay.len() >= REPLAY_CAPACITY {
+            replay.pop_front();
+        }
+        replay.push_back((seq, line.clone()));
+        // No receivers is fine: nobody is streaming right now.
+        let _ = self.tx.send((seq, line));
+        self.published.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Buffered events with seq > `since` plus a live receiver, taken under
+    /// one lock so a client sees every event exactly once.
+    pub fn subscribe(&self, since: Option<u64>) -> (Vec<Line>, broadcast::Receiver<Line>) {
+        let replay = match self.replay.lock() {
+            Ok(r) => r,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let rx = self.tx.subscribe();
+        let backlog = match since {
+            Some(s) => replay.iter().filter(|(seq, _)| *seq > s).cloned().collect(),
+            None => Vec::new(),
+        };
+        (backlog, rx)
+    }
+
+    pub fn replay_len(&self) -> usize {
+        self.replay.lock().map(|r| r.len()).unwrap_or(0)
+    }
+
+    pub fn live_clients(&self) -> usize {
+        self.tx.receiver_count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_shape_and_replay() {
+        let hub = EventHub::new("node-a".into());
+        let w = crate::workload::parse("/kg");
+        for id in 0..3 {
+            hub.publish(
+                SystemTime::now(),
+                &w,
+                Evidence::CgroupCreated(CgroupChange {
+                    id,
+                    hierarchy: "cpu".into(),
+                    level: 1,
+                }),
+            );
+        }
+        let (backlog, _rx) = hub.subscribe(Some(1));
+        assert_eq!(backlog.len(), 2);
+        let v: serde_json::Value = serde_json::from_str(backlog[0].1.trim()).unwrap();
+        assert_eq!(v["type"], "cgroup_created");
+        assert_eq!(v["seq"], 2);
+        assert_eq!(v["node"], "node-a");
+        assert_eq!(v["workload"]["cgroup"], "/kg");
+        assert_eq!(v["workload"]["kind"], "cgroup");
+        assert_eq!(v["evidence"]["id"], 1);
+        let (none, _rx) = hub.subscribe(None);
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn a_client_that_falls_behind_sees_lag_not_backpressure() {
+        let hub = EventHub::new("n".into());
+        let (_, mut rx) = hub.subscribe(None);
+        let w = crate::workload::parse("/");
+        // Publishing never blocks, however slow the receiver is.
+        for id in 0..(CLIENT_BUFFER as u64 + 5) {
+            hub.publish(
+                SystemTime::now(),
+                &w,
+                Evidence::CgroupCreated(CgroupChange {
+                    id,
+                    hierarchy: "cpu".into(),
+                    level: 1,
+                }),
+            );
+        }
+        // The /events handler disconnects (and counts) on Lagged.
+        assert!(matches!(
+            rx.try_recv(),
+            Err(broadcast::error::TryRecvError::Lagged(_))
+        ));
+    }
+
+    #[test]
+    fn replay_is_bounded() {
+        let hub = EventHub::new("n".into());
+        let w = crate::workload::parse("/");
+        for id in 0..(REPLAY_CAPACITY as u64 + 10) {
+            hub.publish(
+                SystemTime::now(),
+                &w,
+                Evidence::CgroupRemoved(CgroupChange {
+                    id,
+                    hierarchy: "cpu".into(),
+                    level: 1,
+                }),
+            );
+        }
+        assert_eq!(hub.replay_len(), REPLAY_CAPACITY);
+        let (b, _) = hub.subscribe(Some(0));
+        assert_eq!(b.first().map(|x| x.0), Some(11));
+    }
+}
