@@ -52,6 +52,12 @@ pub struct ThrottleEpisode {
     pub ratio: f64,
     pub throttled_seconds: f64,
     pub limit_cores: Option<f64>,
+    /// CPU time the cgroup used over the same window (what an averaged usage
+    /// metric would show), when the host exposes usage for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage_seconds: Option<f64>,
+    /// True for a progress report of an episode still under way.
+    pub ongoing: bool,
 }
 
 /// Packet drops of one reason in one network namespace above the burst

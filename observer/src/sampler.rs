@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::cgroups::CgroupIndex;
 use crate::cpustat::{self, CpuStat};
@@ -14,16 +14,24 @@ use crate::host::Hierarchy;
 use crate::state::State;
 use crate::workload;
 
+/// While an episode lasts, report it this often (`ongoing: true`), so a
+/// workload throttled without pause is visible before the episode ends.
+const ONGOING_EVERY: Duration = Duration::from_secs(10);
+
 struct Episode {
+    /// Time of the last unthrottled sample: the counters in `base` were read then,
+    /// so every number of the episode covers exactly [start, last_throttled_at].
     start: SystemTime,
     base: CpuStat,
     last_throttled_at: SystemTime,
     last: CpuStat,
+    reported_at: SystemTime,
 }
 
 #[derive(Default)]
 struct Track {
     prev: Option<CpuStat>,
+    prev_at: Option<SystemTime>,
     episode: Option<Episode>,
 }
 
@@ -36,8 +44,8 @@ pub struct Sampler {
     cgroup_events_lost: u64,
 }
 
-/// Close an episode and build its event.
-fn close(ep: &Episode) -> ThrottleEpisode {
+/// Build an episode's event: a progress report while `ongoing`, else the close.
+fn report(ep: &Episode, ongoing: bool) -> ThrottleEpisode {
     let periods = ep.last.nr_periods.saturating_sub(ep.base.nr_periods);
     let throttled = ep.last.nr_throttled.saturating_sub(ep.base.nr_throttled);
     let duration = ep
@@ -58,6 +66,11 @@ fn close(ep: &Episode) -> ThrottleEpisode {
         },
         throttled_seconds: (ep.last.throttled_seconds - ep.base.throttled_seconds).max(0.0),
         limit_cores: ep.last.limit_cores,
+        usage_seconds: match (ep.last.usage_seconds, ep.base.usage_seconds) {
+            (Some(last), Some(base)) => Some((last - base).max(0.0)),
+            _ => None,
+        },
+        ongoing,
     }
 }
 
@@ -112,18 +125,28 @@ impl Sampler {
                 match (&mut t.episode, throttled_now) {
                     (None, true) => {
                         t.episode = Some(Episode {
-                            start: now,
+                            start: t.prev_at.unwrap_or(now),
                             base: prev,
                             last_throttled_at: now,
                             last: st,
+                            reported_at: now,
                         });
                     }
                     (Some(ep), true) => {
                         ep.last_throttled_at = now;
                         ep.last = st;
+                        let due = now
+                            .duration_since(ep.reported_at)
+                            .is_ok_and(|d| d >= ONGOING_EVERY);
+                        if due {
+                            ep.reported_at = now;
+                            let w = s.enrich(workload::parse(&path));
+                            s.hub
+                                .publish(now, &w, Evidence::ThrottleEpisode(report(ep, true)));
+                        }
                     }
                     (Some(ep), false) => {
-                        let ev = close(ep);
+                        let ev = report(ep, false);
                         t.episode = None;
                         let w = s.enrich(workload::parse(&path));
                         s.hub.publish(now, &w, Evidence::ThrottleEpisode(ev));
@@ -132,6 +155,7 @@ impl Sampler {
                 }
             }
             t.prev = Some(st);
+            t.prev_at = Some(now);
         }
         // Cgroups that disappeared: close open episodes with what we saw last.
         let gone: Vec<String> = self
@@ -147,7 +171,7 @@ impl Sampler {
             {
                 let w = s.enrich(workload::parse(&path));
                 s.hub
-                    .publish(now, &w, Evidence::ThrottleEpisode(close(&ep)));
+                    .publish(now, &w, Evidence::ThrottleEpisode(report(&ep, false)));
             }
         }
     }

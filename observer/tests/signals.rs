@@ -176,6 +176,13 @@ fn cfs_throttling_matches_cpu_stat() {
         "a pure spinner at 0.2 cores is throttled nearly every period: {ratio}"
     );
     assert_eq!(ep["evidence"]["limitCores"].as_f64(), Some(0.2));
+    assert_eq!(ep["evidence"]["ongoing"].as_bool(), Some(false));
+    // The averaged-usage view of the same window: part of what cpuacct counted.
+    let usage = ep["evidence"]["usageSeconds"].as_f64().unwrap();
+    assert!(
+        usage > 0.0 && usage <= usage_ns as f64 / 1e9 + 1e-6,
+        "episode usage {usage} s vs cpuacct {usage_ns} ns"
+    );
 }
 
 /// Sum of run_delay (ns waiting on a run queue) from /proc/<pid>/task/*/schedstat.

@@ -106,12 +106,10 @@ test("kernel throttling of a pod's cgroup becomes a whisper about that pod, then
   assert.equal(kw.status?.recommendation?.action, "raise-cpu-limit");
   assert.equal(change?.target.name, podName);
   assert.equal(change.from, "200m");
-  if (kw.spec.metricsView) {
-    const usage = kw.spec.metricsView.quantities.find(
-      (x) => x.name === "avgCpuUsagePercentOfLimit",
-    );
-    assert.ok(usage && usage.value > 0 && usage.value <= 110, JSON.stringify(kw.spec.metricsView));
-  }
+  // The averaged-metric contrast for the same window: usage as a share of the limit.
+  const usage = kw.spec.metricsView?.quantities.find((x) => x.name === "avgCpuUsagePercentOfLimit");
+  assert.ok(usage && usage.value > 0 && usage.value <= 110, JSON.stringify(kw.spec.metricsView));
+  assert.deepEqual(kw.spec.metricsView?.window, kw.spec.kernelTruth.window);
 
   const resolved = await eventually<KernelWhisper>(
     "resolution after the quiet period",

@@ -55,11 +55,23 @@ async function publishedEpisodes(path: string): Promise<number> {
   } finally {
     clearTimeout(timer);
   }
-  return text
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { type: string; workload: { cgroup: string } })
-    .filter((e) => e.type === "throttle_episode" && e.workload.cgroup === path).length;
+  return (
+    text
+      .split("\n")
+      .filter(Boolean)
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            type: string;
+            workload: { cgroup: string };
+            evidence: { ongoing?: boolean };
+          },
+      )
+      // Closed episodes only: progress reports of an episode count once, with it.
+      .filter(
+        (e) => e.type === "throttle_episode" && e.workload.cgroup === path && !e.evidence.ongoing,
+      ).length
+  );
 }
 
 async function whisper(): Promise<KernelWhisper | undefined> {

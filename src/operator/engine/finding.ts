@@ -21,6 +21,11 @@ export interface Finding {
   severity?: Severity;
   /** An alert that says the condition has ended. */
   resolved?: boolean;
+  /**
+   * Identity of the kernel episode this finding reports on (its start time).
+   * Progress reports of one episode update the evidence but count once.
+   */
+  episode?: string;
 }
 
 /** Identity of a whisper: one per (subject, signal). */

@@ -61,6 +61,7 @@ export function eventToFinding(ev: ObserverEvent, lookup?: PodLookup): Finding |
       return {
         ...base,
         signal: "cpu-throttling",
+        episode: e.start,
         kernelTruth: evidence(e.start, e.end, q, "cgroup cpu.stat nr_periods/nr_throttled/throttled_time, sampled by the observer"),
         ...(metricsView(e) ? { metricsView: metricsView(e) } : {}),
       };

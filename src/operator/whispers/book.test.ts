@@ -81,3 +81,14 @@ test("the book stays bounded, forgetting clean resolved entries first", () => {
   assert.equal(book.entries.size, 3);
   assert.ok(![...book.entries.values()].some((e) => e.subject.pod === "b"));
 });
+
+test("progress reports of one kernel episode count once; a new episode counts again", () => {
+  const book = newBook("ns");
+  const e = record(book, finding(1, { episode: "2026-11-25T10:00:00Z" }));
+  record(book, finding(11, { episode: "2026-11-25T10:00:00Z" }));
+  record(book, finding(15, { episode: "2026-11-25T10:00:00Z" }));
+  assert.equal(e.occurrences, 1);
+  assert.equal(e.lastSeen.getTime(), at(15).getTime());
+  record(book, finding(30, { episode: "2026-11-25T10:00:25Z" }));
+  assert.equal(e.occurrences, 2);
+});

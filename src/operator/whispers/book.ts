@@ -37,6 +37,8 @@ export interface Entry {
   actions: ActionRecord[];
   /** Set when the entry turned Active or Resolved and no Event was sent yet. */
   announce?: "active" | "resolved";
+  /** Episode of the last counted finding (see Finding.episode). */
+  lastEpisode?: string;
 }
 
 export interface Book {
@@ -90,11 +92,14 @@ export function record(book: Book, f: Finding): Entry {
     e.phase = "Active";
     e.firstSeen = f.observedAt;
     e.occurrences = 0;
+    e.lastEpisode = undefined;
     e.announce = "active";
   } else if (e.occurrences === 0) {
     e.announce = "active";
   }
-  e.occurrences += 1;
+  const sameEpisode = f.episode !== undefined && f.episode === e.lastEpisode;
+  if (!sameEpisode) e.occurrences += 1;
+  e.lastEpisode = f.episode;
   if (f.observedAt >= e.lastSeen) {
     e.lastSeen = f.observedAt;
     e.kernelTruth = f.kernelTruth;
