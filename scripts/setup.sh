@@ -12,7 +12,7 @@ source "$ROOT/scripts/lib.sh"
 
 APT_PACKAGES=(
   # eBPF observer build (clang compiles CO-RE objects; static link needs libelf.a/libz.a)
-  clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
+  clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
   # real servers the tests and the run command start
   prometheus prometheus-alertmanager chromium
   # scenario tests: network namespaces, packet filters, containers
@@ -112,8 +112,22 @@ ldflags_for() {
   esac
 }
 
+rust_toolchain() {
+  command -v cargo >/dev/null || die "cargo not found: install Rust (rustup) to build the observer"
+  local have
+  have=$(rustup component list --installed 2>/dev/null || true)
+  for c in clippy rustfmt; do
+    if ! grep -q "^$c" <<<"$have"; then
+      step "rust: adding $c"
+      rustup component add "$c" || die "rustup component add $c"
+    fi
+  done
+  step "rust: $(cargo --version)"
+}
+
 main() {
   install_packages
+  rust_toolchain
   mount_fs
   node_modules
   go_build etcd "$ROOT/tests/env/etcd-build" "$(etcd_dir)" ./cmd/etcd
