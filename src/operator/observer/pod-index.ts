@@ -22,13 +22,21 @@ export function podIndex(kc: k8s.KubeConfig, log: Log) {
   informer.on("add", put);
   informer.on("update", put);
   informer.on("delete", (p) => byUid.delete(p.metadata?.uid ?? ""));
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
   informer.on("error", (err: unknown) => {
+    // stop() aborts the watch, which reports as an error: that one is expected.
+    if (stopped) return;
     log.warn({ err: String(err) }, "pod informer failed; restarting in 2s");
-    setTimeout(() => void informer.start().catch(() => undefined), 2_000);
+    retry = setTimeout(() => void informer.start().catch(() => undefined), 2_000);
   });
   return {
     start: () => informer.start(),
-    stop: () => informer.stop(),
+    stop: async () => {
+      stopped = true;
+      if (retry) clearTimeout(retry);
+      await informer.stop();
+    },
     /** The pod with this UID; accepts kubelet's underscore form (systemd driver). */
     lookup: (uid: string) => byUid.get(uid.replaceAll("_", "-")),
   };
