@@ -76,7 +76,18 @@ async function nodeTests(env: NodeJS.ProcessEnv): Promise<Outcome> {
   const files = [...findTests(join(REPO_ROOT, "src")), ...findTests(join(REPO_ROOT, "tests"))];
   const r = await run(
     process.execPath,
-    ["--import", "tsx", "--test", "--test-reporter=spec", "--test-concurrency=1", ...files],
+    [
+      "--import",
+      "tsx",
+      "--test",
+      "--test-reporter=spec",
+      "--test-concurrency=1",
+      // A test file whose work is done must not hold the run open (a stray socket or
+      // timer), and no single test may take longer than 5 minutes.
+      "--test-force-exit",
+      "--test-timeout=300000",
+      ...files,
+    ],
     env,
   );
   return {

@@ -52,8 +52,13 @@ export async function startOperator(cfg: Config, log: Log = logger()): Promise<R
       onEvent: (ev) => {
         // A standby keeps its streams (and resume points) but records nothing.
         if (!leading) return;
-        const f = eventToFinding(ev, (uid) => pods.lookup(uid));
-        if (f) ingest(f);
+        // Name the pod first when the observer only knew its UID.
+        const uid = ev.workload.pod === undefined ? ev.workload.podUID : undefined;
+        const named = uid ? pods.lookup(uid, ev.node) : Promise.resolve(undefined);
+        void named.then((pod) => {
+          const f = eventToFinding(ev, () => pod);
+          if (f) ingest(f);
+        });
       },
     },
     log,
@@ -103,9 +108,6 @@ export async function startOperator(cfg: Config, log: Log = logger()): Promise<R
   const addr = app.server.address();
   const url = `http://${host}:${typeof addr === "object" && addr ? addr.port : port}`;
 
-  await pods
-    .start()
-    .catch((err: unknown) => log.warn({ err: String(err) }, "pod informer not started"));
   observers.start();
   if (elector) elector.start();
   else {
@@ -124,7 +126,6 @@ export async function startOperator(cfg: Config, log: Log = logger()): Promise<R
       if (stopped) return;
       stopped = true;
       observers.stop();
-      await pods.stop();
       await app.close();
       if (elector) await elector.stop();
       else await writer.stop();
