@@ -125,9 +125,28 @@ rust_toolchain() {
   step "rust: $(cargo --version)"
 }
 
+# Python tools the tests use (PyPI): schemathesis fuzzes the gateway's OpenAPI contract.
+PIP_PACKAGES=(schemathesis==4.32.5)
+
+python_tools() {
+  command -v python3 >/dev/null || die "python3 not found (needed for schemathesis)"
+  local missing=()
+  for p in "${PIP_PACKAGES[@]}"; do
+    [ "$(python3 -m pip show "${p%%==*}" 2>/dev/null | sed -n 's/^Version: //p')" = "${p#*==}" ] || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    step "python tools: ${PIP_PACKAGES[*]} present"
+    return
+  fi
+  step "python tools: installing ${missing[*]}"
+  python3 -m pip install --quiet --disable-pip-version-check "${missing[@]}" || die "pip install ${missing[*]}"
+  hash -r
+}
+
 main() {
   install_packages
   rust_toolchain
+  python_tools
   mount_fs
   node_modules
   go_build etcd "$ROOT/tests/env/etcd-build" "$(etcd_dir)" ./cmd/etcd

@@ -1,8 +1,9 @@
 // The README's run command (`./kg run` = setup + src/local/up.ts) starts the
 // local all-in-one: a kube-apiserver with the CRDs and a printed kubeconfig
 // that works with the built kubectl; the observer serving this machine's
-// kernel signals; the operator, Prometheus and Alertmanager. Provoking CPU
-// throttling on this machine then shows up as a KernelWhisper in `kubectl get kw`.
+// kernel signals; the operator, Prometheus, Alertmanager and the gateway.
+// Provoking CPU throttling on this machine then shows up as a KernelWhisper in
+// `kubectl get kw` and in the gateway's whispers query.
 // SIGTERM stops everything and removes the control plane's temp dir.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -61,6 +62,23 @@ test("the run command starts everything and turns local throttling into a whispe
     }
     assert.match(table, /cpu-throttling/, `no throttling whisper:\n${table}\n${out}`);
     assert.match(table, /raise-cpu-limit/);
+
+    // The gateway serves the same whisper to the Grafana data source.
+    const api = /API:\s+(http:\/\/\S+)\/api\/v1/.exec(out)?.[1];
+    const token = /token:\s+Authorization: Bearer (\S+)\n\s+log:\s+\S+gateway\.log/.exec(out)?.[1];
+    assert.ok(api && token, `gateway URL or token not printed:\n${out}`);
+    const now = Date.now();
+    const res = await fetch(`${api}/api/v1/query`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        queries: [
+          { refId: "A", type: "whispers", range: { from: now - 600_000, to: now + 60_000 } },
+        ],
+      }),
+    });
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /cpu-throttling/);
 
     child.kill("SIGTERM");
     assert.equal(await exited, 0);

@@ -25,6 +25,7 @@ export interface Env {
   kubectl?: string;
   observerUrl?: string;
   operatorUrl?: string;
+  prometheusUrl?: string;
   webhookToken: string;
   gatewayToken: string;
   workDir: string;
@@ -166,6 +167,7 @@ export async function alerting(env: Env): Promise<Running[]> {
     ruleFiles: [rules],
     alertmanagerUrl: am.url,
   });
+  env.prometheusUrl = prom.url;
   return [
     {
       name: "prometheus (scrapes the observer, evaluates the shipped rules)",
@@ -178,6 +180,32 @@ export async function alerting(env: Env): Promise<Running[]> {
       stop: () => am.stop(),
     },
   ];
+}
+
+export async function gateway(env: Env): Promise<Running> {
+  const p = await port(8081, "gateway");
+  const vars: Record<string, string> = {
+    KG_LISTEN: `127.0.0.1:${p}`,
+    KG_GATEWAY_TOKENS: env.gatewayToken,
+    KUBECONFIG: env.kubeconfig ?? "",
+    KG_OBSERVER_URLS: env.observerUrl ? `local=${env.observerUrl}` : "",
+  };
+  // Signals from Prometheus when it runs (scrape interval as configured above), else
+  // straight from the observer.
+  if (env.prometheusUrl) {
+    vars.KG_PROMETHEUS_URL = env.prometheusUrl;
+    vars.KG_SCRAPE_INTERVAL_MS = "15000";
+  }
+  const s = await service("gateway", "src/gateway/main.ts", p, vars, env);
+  return {
+    name: "gateway (the Grafana data source's query API)",
+    lines: [
+      `API:         ${s.url}/api/v1 (OpenAPI: ${s.url}/openapi.json)`,
+      `token:       Authorization: Bearer ${env.gatewayToken}`,
+      `log:         ${s.logPath}`,
+    ],
+    stop: s.stop,
+  };
 }
 
 export const newEnv = async (): Promise<Env> => ({

@@ -1,7 +1,15 @@
 // `./kg run`: starts everything that exists, locally, on embedded defaults, and
 // prints where each part is. The embedded Kubernetes is a local etcd +
 // kube-apiserver with the CRDs installed. Ctrl+C (or SIGTERM) stops it all.
-import { alerting, kubernetes, newEnv, observer, operator, type Running } from "./components.ts";
+import {
+  alerting,
+  gateway,
+  kubernetes,
+  newEnv,
+  observer,
+  operator,
+  type Running,
+} from "./components.ts";
 
 async function main(): Promise<void> {
   const env = await newEnv();
@@ -22,6 +30,7 @@ async function main(): Promise<void> {
     ["observer", () => observer(env)],
     ["operator", () => operator(env)],
     ["prometheus + alertmanager", () => alerting(env)],
+    ["gateway", () => gateway(env)],
   ];
   for (const [name, start] of steps) {
     console.error(`kernel-gossip: starting ${name}`);

@@ -1,0 +1,129 @@
+// Gateway configuration, from the environment only (12-factor: the same image
+// runs locally and in a cluster). Every variable and default is listed in
+// src/gateway/README.md; parseConfig() throws on a malformed value instead of
+// guessing, so a typo fails at start, not at the first query.
+import { readFileSync } from "node:fs";
+
+export interface Limits {
+  /** Queries in one POST /api/v1/query batch. */
+  maxQueries: number;
+  /** Longest time range of one query, in milliseconds. */
+  maxRangeMs: number;
+  /** Points per series: (to - from) / interval must stay at or below this. */
+  maxDataPoints: number;
+  /** Smallest interval (step) a signal query may ask for, in milliseconds. */
+  minIntervalMs: number;
+  /** Rows in one whispers/births/annotations answer. */
+  maxRows: number;
+  /** Request body size, in bytes. */
+  bodyLimit: number;
+}
+
+export interface ObserverTarget {
+  /** Node name attached to its series and events (the `node` label). */
+  node: string;
+  url: string;
+}
+
+export interface GatewayConfig {
+  host: string;
+  port: number;
+  /** Bearer tokens accepted; empty means authentication is off (only with KG_GATEWAY_AUTH=none). */
+  tokens: string[];
+  /** Paths answered without a token. */
+  openPaths: string[];
+  /** Origins allowed by CORS; empty means CORS is off (Grafana calls through its proxy). */
+  corsOrigins: string[];
+  prometheusUrl: string | undefined;
+  /** Prometheus scrape interval of the observers, for rate windows. */
+  scrapeIntervalMs: number;
+  observers: ObserverTarget[];
+  /** Direct mode: how often the gateway scrapes each observer itself. */
+  observerScrapeMs: number;
+  /** Direct mode: how much history the gateway keeps in memory. */
+  observerRetentionMs: number;
+  /** Kubeconfig file; undefined means in-cluster, then ~/.kube/config. */
+  kubeconfig: string | undefined;
+  limits: Limits;
+  logLevel: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+const list = (v: string | undefined) =>
+  (v ?? "")
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+function int(env: Env, name: string, fallback: number, min = 1): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}`);
+  return n;
+}
+
+/** "host:port" or ":port"; IPv6 as "[::1]:8080". */
+export function parseListen(v: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(v);
+  const port = Number(m?.[3]);
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`KG_LISTEN must be host:port, got "${v}"`);
+  }
+  return { host: m[1] ?? (m[2] || "0.0.0.0"), port };
+}
+
+/** "url" or "node=url", comma-separated. */
+export function parseObservers(v: string | undefined): ObserverTarget[] {
+  return list(v).map((item) => {
+    const eq = item.indexOf("=");
+    const node = eq > 0 ? item.slice(0, eq) : "";
+    const url = (eq > 0 ? item.slice(eq + 1) : item).replace(/\/+$/, "");
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new Error(`KG_OBSERVER_URLS: "${item}" is not a URL`);
+    }
+    return { node: node || parsed.host, url };
+  });
+}
+
+export function parseConfig(env: Env = process.env): GatewayConfig {
+  const { host, port } = parseListen(env.KG_LISTEN ?? "127.0.0.1:8080");
+  let tokens = list(env.KG_GATEWAY_TOKENS);
+  if (env.KG_GATEWAY_TOKENS_FILE) {
+    tokens = [...tokens, ...list(readFileSync(env.KG_GATEWAY_TOKENS_FILE, "utf8"))];
+  }
+  const authOff = env.KG_GATEWAY_AUTH === "none";
+  if (!authOff && tokens.length === 0) {
+    throw new Error(
+      "no bearer tokens: set KG_GATEWAY_TOKENS or KG_GATEWAY_TOKENS_FILE (or KG_GATEWAY_AUTH=none)",
+    );
+  }
+  const prometheusUrl = env.KG_PROMETHEUS_URL?.replace(/\/+$/, "") || undefined;
+  if (prometheusUrl) new URL(prometheusUrl); // throws on a malformed URL
+  return {
+    host,
+    port,
+    tokens: authOff ? [] : tokens,
+    openPaths: list(env.KG_GATEWAY_OPEN_PATHS ?? "/healthz,/readyz,/metrics"),
+    corsOrigins: list(env.KG_CORS_ORIGINS),
+    prometheusUrl,
+    scrapeIntervalMs: int(env, "KG_SCRAPE_INTERVAL_MS", 15_000),
+    observers: parseObservers(env.KG_OBSERVER_URLS),
+    observerScrapeMs: int(env, "KG_OBSERVER_SCRAPE_MS", 5_000, 100),
+    observerRetentionMs: int(env, "KG_OBSERVER_RETENTION_MS", 3_600_000, 1000),
+    kubeconfig: env.KUBECONFIG || undefined,
+    limits: {
+      maxQueries: int(env, "KG_MAX_QUERIES", 20),
+      maxRangeMs: int(env, "KG_MAX_RANGE_MS", 31 * 24 * 3_600_000),
+      maxDataPoints: int(env, "KG_MAX_DATA_POINTS", 11_000),
+      minIntervalMs: int(env, "KG_MIN_INTERVAL_MS", 1_000),
+      maxRows: int(env, "KG_MAX_ROWS", 5_000),
+      bodyLimit: int(env, "KG_BODY_LIMIT", 1_048_576),
+    },
+    logLevel: env.KG_LOG_LEVEL ?? "info",
+  };
+}
