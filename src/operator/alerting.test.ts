@@ -73,7 +73,11 @@ test("Prometheus rule → Alertmanager → operator webhook → KernelWhisper", 
     "whisper from Alertmanager",
     async () =>
       (await listWhispers(kube, ns)).find(
-        (w) => w.spec.source === "alertmanager" && w.status?.insight,
+        // The busy loop also trips the run-queue rule (truly); we want the throttling one.
+        (w) =>
+          w.spec.source === "alertmanager" &&
+          w.spec.signal === "cpu-throttling" &&
+          w.status?.insight,
       ),
     60_000,
   );
