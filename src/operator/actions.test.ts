@@ -7,7 +7,16 @@ import { after, before, describe, test } from "node:test";
 import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
 import type { KernelWhisper } from "../shared/model/kernel-whisper.ts";
 import type { RunningOperator } from "./operator.ts";
-import { eventually, listWhispers, startTestOperator, testConfig } from "./testing.ts";
+import {
+  CPU_LIMIT,
+  EVENT_REASONS,
+  TEMPLATE_CPU_LIMIT,
+  eventually,
+  field,
+  listWhispers,
+  startTestOperator,
+  testConfig,
+} from "./testing.ts";
 
 let kube: TestCluster;
 const running: RunningOperator[] = [];
@@ -99,18 +108,7 @@ const send = (op: RunningOperator, body: object) =>
     body: JSON.stringify(body),
   });
 
-const podCpuLimit = async (ns: string, pod: string) =>
-  (
-    await kube.kubectl([
-      "get",
-      "pod",
-      pod,
-      "-n",
-      ns,
-      "-o",
-      "jsonpath={.spec.containers[0].resources.limits.cpu}",
-    ])
-  ).stdout;
+const podCpuLimit = (ns: string, pod: string) => field(kube, `pod/${pod}`, ns, CPU_LIMIT);
 
 describe("guarded actions", () => {
   test("dry-run records the exact patch and changes nothing", async () => {
@@ -166,26 +164,9 @@ describe("guarded actions", () => {
     if (applied.result.startsWith("resize")) {
       assert.equal(await podCpuLimit(allowed, podA), "750m");
     } else {
-      const d = await kube.kubectl([
-        "get",
-        "deploy",
-        "api",
-        "-n",
-        allowed,
-        "-o",
-        "jsonpath={.spec.template.spec.containers[0].resources.limits.cpu}",
-      ]);
-      assert.equal(d.stdout, "750m");
+      assert.equal(await field(kube, "deploy/api", allowed, TEMPLATE_CPU_LIMIT), "750m");
     }
-    const events = await kube.kubectl([
-      "get",
-      "events",
-      "-n",
-      allowed,
-      "-o",
-      "jsonpath={.items[*].reason}",
-    ]);
-    assert.match(events.stdout, /KernelWhisperAction/);
+    assert.match(await field(kube, "events", allowed, EVENT_REASONS), /KernelWhisperAction/);
 
     const refused = await eventually("refusal", async () => {
       const [w] = await listWhispers(kube, other);
@@ -193,16 +174,7 @@ describe("guarded actions", () => {
     });
     assert.match(refused.result, new RegExp(`namespace ${other} is not allow-listed`));
     assert.equal(await podCpuLimit(other, podB), "500m");
-    const d = await kube.kubectl([
-      "get",
-      "deploy",
-      "api",
-      "-n",
-      other,
-      "-o",
-      "jsonpath={.spec.template.spec.containers[0].resources.limits.cpu}",
-    ]);
-    assert.equal(d.stdout, "500m");
+    assert.equal(await field(kube, "deploy/api", other, TEMPLATE_CPU_LIMIT), "500m");
   });
 });
 
@@ -222,16 +194,10 @@ describe("leader election", () => {
     assert.equal(b.isLeader(), false);
     assert.equal((await fetch(`${b.url}/readyz`)).status, 503);
     assert.equal((await send(b, alert(ns, "p"))).status, 503);
-    const lease = await kube.kubectl([
-      "get",
-      "lease",
-      "kernel-gossip-operator",
-      "-n",
-      ns,
-      "-o",
-      "jsonpath={.spec.holderIdentity}",
-    ]);
-    assert.equal(lease.stdout, "replica-a");
+    assert.equal(
+      await field(kube, "lease/kernel-gossip-operator", ns, ".spec.holderIdentity"),
+      "replica-a",
+    );
 
     await a.stop(); // releases the lease
     await eventually("b leads", () => Promise.resolve(b.isLeader() ? true : undefined), 5_000);

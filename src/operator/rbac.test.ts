@@ -12,7 +12,15 @@ import type { KernelWhisper } from "../shared/model/kernel-whisper.ts";
 import { REPO_ROOT } from "../../tests/env/binaries.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
 import type { RunningOperator } from "./operator.ts";
-import { eventually, listWhispers, startTestOperator, testConfig } from "./testing.ts";
+import {
+  CPU_LIMIT,
+  EVENT_REASONS,
+  eventually,
+  field,
+  listWhispers,
+  startTestOperator,
+  testConfig,
+} from "./testing.ts";
 
 let kube: TestCluster;
 let op: RunningOperator;
@@ -119,23 +127,6 @@ test("the base RBAC lets the operator do its job and nothing more", async () => 
   assert.ok(record);
   assert.equal(record.mode, "failed");
   assert.match(record.result, /resize: HTTP 403/);
-  const limit = await kube.kubectl([
-    "get",
-    "pod",
-    "web",
-    "-n",
-    ns,
-    "-o",
-    "jsonpath={.spec.containers[0].resources.limits.cpu}",
-  ]);
-  assert.equal(limit.stdout, "500m");
-  const events = await kube.kubectl([
-    "get",
-    "events",
-    "-n",
-    ns,
-    "-o",
-    "jsonpath={.items[*].reason}",
-  ]);
-  assert.match(events.stdout, /KernelWhisper/);
+  assert.equal(await field(kube, "pod/web", ns, CPU_LIMIT), "500m");
+  assert.match(await field(kube, "events", ns, EVENT_REASONS), /KernelWhisper/);
 });

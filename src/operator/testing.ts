@@ -57,3 +57,26 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 150));
   }
 }
+
+/** One field of an object (kubectl -o jsonpath), e.g. get(kube, "pod/web", ns, ".spec.nodeName"). */
+export async function field(
+  kube: TestCluster,
+  what: string,
+  namespace: string,
+  path: string,
+): Promise<string> {
+  const res = await kube.kubectl([
+    "get",
+    ...what.split("/"),
+    "-n",
+    namespace,
+    "-o",
+    `jsonpath={${path}}`,
+  ]);
+  if (res.code !== 0) throw new Error(res.stderr);
+  return res.stdout;
+}
+
+export const CPU_LIMIT = ".spec.containers[0].resources.limits.cpu";
+export const TEMPLATE_CPU_LIMIT = ".spec.template.spec.containers[0].resources.limits.cpu";
+export const EVENT_REASONS = ".items[*].reason";
