@@ -120,6 +120,19 @@ async function histogram(url: string, name: string, matcher: string) {
   return { sum: value("sum"), count: value("count") };
 }
 
+/** Prometheus answer-cache outcomes so far (hit, shared, miss), from /metrics. */
+async function cacheOutcomes(url: string) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const n = (outcome: string) =>
+    Number(
+      new RegExp(
+        `^kernel_gossip_gateway_source_cache_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\S+)$`,
+        "m",
+      ).exec(text)?.[1] ?? 0,
+    );
+  return { hit: n("hit"), shared: n("shared"), miss: n("miss"), refresh: n("refresh") };
+}
+
 const rssOf = async (pid: number) =>
   Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
 
@@ -329,6 +342,7 @@ async function main() {
       "kernel_gossip_gateway_request_duration_seconds",
       'route="/api/v1/query"',
     );
+    const cacheBefore = await cacheOutcomes(url);
     const result = await runLoad({
       url,
       token,
@@ -338,6 +352,7 @@ async function main() {
       requests,
     });
     clearInterval(sampler);
+    const cacheAfter = await cacheOutcomes(url);
     const promAfter = await histogram(
       url,
       "kernel_gossip_gateway_source_request_duration_seconds",
@@ -371,6 +386,10 @@ async function main() {
       `\nunder load, from the gateway's own metrics: POST /api/v1/query mean ${mean(queryBefore, queryAfter).toFixed(1)} ms ` +
         `(${queryAfter.count - queryBefore.count} requests); Prometheus HTTP calls mean ${mean(promBefore, promAfter).toFixed(1)} ms ` +
         `(${promAfter.count - promBefore.count} calls)`,
+    );
+    const d = (k: "hit" | "shared" | "miss" | "refresh") => cacheAfter[k] - cacheBefore[k];
+    console.log(
+      `Prometheus answer cache under load: ${d("hit")} hits, ${d("shared")} shared in-flight, ${d("miss")} misses, ${d("refresh")} renewed ahead`,
     );
     console.log(`gateway RSS: ${mb(rssIdle)} after cache sync, ${mb(rssPeak)} peak under load`);
     console.log(

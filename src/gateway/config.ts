@@ -37,6 +37,8 @@ export interface GatewayConfig {
   prometheusUrl: string | undefined;
   /** Prometheus scrape interval of the observers, for rate windows. */
   scrapeIntervalMs: number;
+  /** Prometheus answer cache (ADR 0024): most entries (0 = off) and bytes kept. */
+  queryCache: { maxEntries: number; maxBytes: number };
   observers: ObserverTarget[];
   /** Direct mode: how often the gateway scrapes each observer itself. */
   observerScrapeMs: number;
@@ -112,6 +114,10 @@ export function parseConfig(env: Env = process.env): GatewayConfig {
     corsOrigins: list(env.KG_CORS_ORIGINS),
     prometheusUrl,
     scrapeIntervalMs: int(env, "KG_SCRAPE_INTERVAL_MS", 15_000),
+    queryCache: {
+      maxEntries: int(env, "KG_QUERY_CACHE_ENTRIES", 1000, 0),
+      maxBytes: int(env, "KG_QUERY_CACHE_BYTES", 64 * 1024 * 1024, 0),
+    },
     observers: parseObservers(env.KG_OBSERVER_URLS),
     observerScrapeMs: int(env, "KG_OBSERVER_SCRAPE_MS", 5_000, 100),
     observerRetentionMs: int(env, "KG_OBSERVER_RETENTION_MS", 3_600_000, 1000),

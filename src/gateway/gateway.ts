@@ -10,6 +10,7 @@ import { createObserverDirectSource } from "./sources/observer-direct.ts";
 import { createObserverEvents } from "./sources/observer-events.ts";
 import { createPixieSource } from "./sources/pixie.ts";
 import { createPrometheusSource } from "./sources/prometheus.ts";
+import type { CacheOutcome } from "./sources/query-cache.ts";
 import { createTelemetry } from "./telemetry.ts";
 
 export interface RunningGateway {
@@ -23,13 +24,16 @@ export function createSources(
   config: GatewayConfig,
   onError: (source: string) => void,
   onDuration?: (source: string, seconds: number) => void,
+  onCache?: (source: string, outcome: CacheOutcome) => void,
 ): Sources {
   const kc = loadKubeConfig(config.kubeconfig);
   const signals = config.prometheusUrl
     ? createPrometheusSource({
         url: config.prometheusUrl,
         ...(onDuration ? { onDuration } : {}),
+        ...(onCache ? { onCache } : {}),
         scrapeIntervalMs: config.scrapeIntervalMs,
+        cache: config.queryCache,
         onError,
       })
     : config.observers.length
@@ -55,6 +59,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
     config,
     (source) => telemetry.sourceErrors.inc({ source }),
     (source, seconds) => telemetry.sourceLatency.observe({ source }, seconds),
+    (source, outcome) => telemetry.sourceCache.inc({ source, outcome }),
   );
   telemetry.cacheSize("kernelwhispers", () => sources.whispers.list().length);
   telemetry.cacheSize("podbirthcertificates", () => sources.births.list().length);

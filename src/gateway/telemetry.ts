@@ -9,6 +9,7 @@ export interface Telemetry {
   latency: Histogram<"route" | "method">;
   sourceErrors: Counter<"source">;
   sourceLatency: Histogram<"source">;
+  sourceCache: Counter<"source" | "outcome">;
   streamClients: Gauge;
   /** Registers a gauge read at scrape time, e.g. a cache size. */
   cacheSize(kind: string, read: () => number): void;
@@ -53,6 +54,12 @@ export function createTelemetry(): Telemetry {
       help: "Time of one call to a source over the network (a Prometheus HTTP API request), by source.",
       labelNames: ["source"],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers: [registry],
+    }),
+    sourceCache: new Counter({
+      name: "kernel_gossip_gateway_source_cache_total",
+      help: "Source API calls by answer-cache outcome: hit (cached), shared (joined an identical call in flight), miss (sent).",
+      labelNames: ["source", "outcome"],
       registers: [registry],
     }),
     streamClients: new Gauge({

@@ -4,6 +4,7 @@
 import { rateWindowMs, WORKLOAD_LABELS } from "../signals.ts";
 import { pick } from "../series-math.ts";
 import { FILTER_KEYS } from "../filters.ts";
+import { createQueryCache, type CacheOutcome } from "./query-cache.ts";
 import {
   SourceError,
   type Filters,
@@ -34,6 +35,26 @@ export interface PrometheusOptions {
   onError?: (source: string) => void;
   /** Called with the source name and seconds for every Prometheus HTTP call. */
   onDuration?: (source: string, seconds: number) => void;
+  /**
+   * Answer cache (ADR 0024): most entries (0 = off) and bytes kept. An answer
+   * lives for one scrape interval; identical calls in flight share one request.
+   */
+  cache?: { maxEntries: number; maxBytes: number };
+  /** Called with the source name and the cache's outcome for every API call. */
+  onCache?: (source: string, outcome: CacheOutcome) => void;
+}
+
+/**
+ * The evaluation range of a range query, aligned to the step: the first and
+ * last multiple of the step inside [fromMs, toMs], so refreshes of a moving
+ * window ask Prometheus the same question (and hit the cache) until a new step
+ * begins. Every point stays inside the requested range. A range holding no
+ * multiple of the step is kept as asked.
+ */
+export function alignRange(fromMs: number, toMs: number, stepMs: number) {
+  const start = Math.ceil(fromMs / stepMs) * stepMs;
+  const end = Math.floor(toMs / stepMs) * stepMs;
+  return start <= end ? { start, end } : { start: fromMs, end: toMs };
 }
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -89,8 +110,16 @@ export function createPrometheusSource(opts: PrometheusOptions): SignalSource {
   let lastError: string | undefined;
   let lastOk = false;
 
+  const cache = createQueryCache<PromResponse>({
+    maxEntries: opts.cache?.maxEntries ?? 1000,
+    maxBytes: opts.cache?.maxBytes ?? 64 * 1024 * 1024,
+    ttlMs: opts.scrapeIntervalMs,
+    onOutcome: (outcome) => opts.onCache?.(name, outcome),
+  });
+
   // POST keeps long PromQL out of URLs; the label-values endpoint only takes GET.
-  async function api(
+  // The exact request is the cache key; answers are shared, so never mutated.
+  function api(
     path: string,
     params: Record<string, string | string[]>,
     method: "GET" | "POST" = "POST",
@@ -99,6 +128,14 @@ export function createPrometheusSource(opts: PrometheusOptions): SignalSource {
     for (const [k, v] of Object.entries(params)) {
       for (const item of Array.isArray(v) ? v : [v]) form.append(k, item);
     }
+    return cache.get(`${method} ${path}?${form.toString()}`, () => call(path, form, method));
+  }
+
+  async function call(
+    path: string,
+    form: URLSearchParams,
+    method: "GET" | "POST",
+  ): Promise<{ value: PromResponse; bytes: number }> {
     let res: Response;
     const started = performance.now();
     try {
@@ -115,7 +152,13 @@ export function createPrometheusSource(opts: PrometheusOptions): SignalSource {
       opts.onError?.(name);
       throw new SourceError(name, `prometheus ${lastError}`);
     }
-    const json = (await res.json().catch(() => undefined)) as PromResponse | undefined;
+    const text = await res.text().catch(() => "");
+    let json: PromResponse | undefined;
+    try {
+      json = JSON.parse(text) as PromResponse;
+    } catch {
+      json = undefined;
+    }
     opts.onDuration?.(name, (performance.now() - started) / 1000);
     if (!res.ok || json?.status !== "success") {
       lastError = json?.error ?? `HTTP ${res.status}`;
@@ -128,7 +171,7 @@ export function createPrometheusSource(opts: PrometheusOptions): SignalSource {
     }
     lastOk = true;
     lastError = undefined;
-    return json;
+    return { value: json, bytes: text.length };
   }
 
   /** Labels a workload is known by: not Prometheus' own job/instance/__name__. */
@@ -137,6 +180,26 @@ export function createPrometheusSource(opts: PrometheusOptions): SignalSource {
       l,
       Object.keys(l).filter((k) => !["__name__", "job", "instance"].includes(k)),
     );
+
+  // What a method makes of an answer depends only on that answer (and the
+  // request, which is its cache key), so it is made once per answer and shared
+  // by every hit: frozen, since several requests read it.
+  const derived = new WeakMap<object, WeakMap<object, unknown>>();
+  function once<T extends object>(answers: [PromResponse, PromResponse?], make: () => T[]): T[] {
+    const [a, b = a] = answers;
+    let inner = derived.get(a);
+    if (!inner) derived.set(a, (inner = new WeakMap()));
+    let out = inner.get(b) as T[] | undefined;
+    if (!out) {
+      out = make();
+      for (const item of out) {
+        for (const v of Object.values(item)) if (typeof v === "object" && v) Object.freeze(v);
+        Object.freeze(item);
+      }
+      inner.set(b, out);
+    }
+    return [...out];
+  }
 
   const results = (r: PromResponse) => (r.data && !Array.isArray(r.data) ? r.data.result : []);
 
@@ -150,40 +213,43 @@ export function createPrometheusSource(opts: PrometheusOptions): SignalSource {
     async evaluate(recipe, f, range: RangeRequest) {
       const win = rateWindowMs(range.stepMs, opts.scrapeIntervalMs);
       const exprs = promql(recipe, f, win);
+      const { start, end } = alignRange(range.fromMs, range.toMs, range.stepMs);
       const answers = await Promise.all(
         exprs.map(({ expr }) =>
           api("/api/v1/query_range", {
             query: expr,
-            start: String(range.fromMs / 1000),
-            end: String(range.toMs / 1000),
+            start: String(start / 1000),
+            end: String(end / 1000),
             step: String(range.stepMs / 1000),
           }),
         ),
       );
-      const out: Series[] = [];
-      answers.forEach((a, i) => {
-        for (const r of results(a)) {
-          const s: Series = {
-            labels: {
-              ...pick(
-                r.metric,
-                Object.keys(r.metric).filter((k) => k !== "__name__"),
-              ),
-              ...exprs[i]?.extra,
-            },
-            times: [],
-            values: [],
-          };
-          for (const [t, v] of r.values ?? []) {
-            const n = Number(v);
-            if (!Number.isFinite(n)) continue; // NaN (e.g. 0/0): no point
-            s.times.push(Math.round(t * 1000));
-            s.values.push(n);
+      return answers.flatMap((a, i) =>
+        once([a], () => {
+          const out: Series[] = [];
+          for (const r of results(a)) {
+            const s: Series = {
+              labels: {
+                ...pick(
+                  r.metric,
+                  Object.keys(r.metric).filter((k) => k !== "__name__"),
+                ),
+                ...exprs[i]?.extra,
+              },
+              times: [],
+              values: [],
+            };
+            for (const [t, v] of r.values ?? []) {
+              const n = Number(v);
+              if (!Number.isFinite(n)) continue; // NaN (e.g. 0/0): no point
+              s.times.push(Math.round(t * 1000));
+              s.values.push(n);
+            }
+            if (s.times.length) out.push(s);
           }
-          if (s.times.length) out.push(s);
-        }
-      });
-      return out;
+          return out;
+        }),
+      );
     },
     async samples(metrics, f, fromMs, toMs) {
       const names = metrics.map(escapeRegex).join("|");
@@ -192,15 +258,14 @@ export function createPrometheusSource(opts: PrometheusOptions): SignalSource {
         query: `{${sel}}[${Math.max(1, toMs - fromMs)}ms]`,
         time: String(toMs / 1000),
       });
-      return results(a).map((r): RawSeries => ({
-        metric: r.metric.__name__ ?? "",
-        labels: pick(
-          r.metric,
-          Object.keys(r.metric).filter((k) => !["__name__", "job", "instance"].includes(k)),
-        ),
-        times: (r.values ?? []).map(([t]) => Math.round(t * 1000)),
-        values: (r.values ?? []).map(([, v]) => Number(v)),
-      }));
+      return once([a], () =>
+        results(a).map((r): RawSeries => ({
+          metric: r.metric.__name__ ?? "",
+          labels: strip(r.metric),
+          times: (r.values ?? []).map(([t]) => Math.round(t * 1000)),
+          values: (r.values ?? []).map(([, v]) => Number(v)),
+        })),
+      );
     },
     async increases(metrics, f, fromMs, toMs) {
       // max - min of a counter is last - first when it did not reset; a series
@@ -220,17 +285,19 @@ export function createPrometheusSource(opts: PrometheusOptions): SignalSource {
               time,
             }),
           ]);
-          const key = (l: Record<string, string>) => JSON.stringify(strip(l));
-          const ok = new Set(
-            results(usable)
-              .filter((r) => Number(r.value?.[1]) >= 2)
-              .map((r) => key(r.metric)),
-          );
-          return results(span).map((r) => ({
-            metric: m,
-            labels: strip(r.metric),
-            increase: ok.has(key(r.metric)) ? Number(r.value?.[1]) : undefined,
-          }));
+          return once([span, usable], () => {
+            const key = (l: Record<string, string>) => JSON.stringify(strip(l));
+            const ok = new Set(
+              results(usable)
+                .filter((r) => Number(r.value?.[1]) >= 2)
+                .map((r) => key(r.metric)),
+            );
+            return results(span).map((r) => ({
+              metric: m,
+              labels: strip(r.metric),
+              increase: ok.has(key(r.metric)) ? Number(r.value?.[1]) : undefined,
+            }));
+          });
         }),
       );
       return per.flat();
@@ -240,7 +307,12 @@ export function createPrometheusSource(opts: PrometheusOptions): SignalSource {
         `/api/v1/label/${encodeURIComponent(label)}/values`,
         {
           "match[]": `{__name__=~"kernel_gossip_.+",${matchers(f).join(",")}}`.replace(",}", "}"),
-          start: String((Date.now() - 6 * 3_600_000) / 1000),
+          // Aligned to the scrape interval, so lookups within one interval share an answer.
+          start: String(
+            (Math.floor((Date.now() - 6 * 3_600_000) / opts.scrapeIntervalMs) *
+              opts.scrapeIntervalMs) /
+              1000,
+          ),
         },
         "GET",
       );
