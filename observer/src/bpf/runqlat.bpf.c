@@ -78,13 +78,25 @@ static __always_inline void record(struct task_struct *next, u64 delta, const bo
  * on this CPU): the `runqueues` per-CPU ksym would need KALLSYMS_ALL.
  */
 
+/* sched_info.run_delay as it stood right after the task's last arrival on a
+ * CPU. When load balancing migrates a task that is still waiting, the kernel
+ * adds that waiting segment to run_delay at dequeue and restarts last_queued
+ * on the new CPU; the growth of run_delay since the last arrival is exactly
+ * those segments, so each arrival records the task's whole wait. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} runqlat_delay_base SEC(".maps");
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(runqlat_switch_si, bool preempt, struct task_struct *prev, struct task_struct *next,
 	     unsigned int prev_state)
 {
 	struct cfs_rq *cfs;
 	struct rq *rq;
-	u64 queued, now;
+	u64 queued, now, wait, run_delay, *base;
 
 	if (!next->pid)
 		return 0;
@@ -100,7 +112,17 @@ int BPF_PROG(runqlat_switch_si, bool preempt, struct task_struct *prev, struct t
 	now = rq->clock;
 	if (now <= queued)
 		return 0;
-	record(next, now - queued, true);
+	wait = now - queued;
+	run_delay = next->sched_info.run_delay;
+	base = bpf_task_storage_get(&runqlat_delay_base, next, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (base) {
+		/* Zero = first sight of this task: only the current segment is known. */
+		if (*base && run_delay > *base)
+			wait += run_delay - *base;
+		/* What sched_info_arrive() will make of run_delay right after us. */
+		*base = run_delay + (now - queued);
+	}
+	record(next, wait, true);
 	return 0;
 }
 
