@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
@@ -51,19 +51,7 @@ fn counters(
     unit: Option<&Unit>,
     series: &BTreeMap<Labels, f64>,
 ) -> fmt::Result {
-    if series.is_empty() {
-        return Ok(());
-    }
-    let mut m = enc.encode_descriptor(name, help, unit, MetricType::Counter)?;
-    for (l, v) in series {
-        if l.is_empty() {
-            // A label-less metric: no `{}` in the output.
-            ConstCounter::new(*v).encode(m)?;
-            return Ok(());
-        }
-        ConstCounter::new(*v).encode(m.encode_family(l)?)?;
-    }
-    Ok(())
+    family(enc, name, help, unit, MetricType::Counter, series)
 }
 
 fn gauges(
@@ -73,18 +61,37 @@ fn gauges(
     unit: Option<&Unit>,
     series: &BTreeMap<Labels, f64>,
 ) -> fmt::Result {
+    family(enc, name, help, unit, MetricType::Gauge, series)
+}
+
+/// One metric family of constant counters or gauges, one sample per label set.
+fn family(
+    enc: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    kind: MetricType,
+    series: &BTreeMap<Labels, f64>,
+) -> fmt::Result {
     if series.is_empty() {
         return Ok(());
     }
-    let mut m = enc.encode_descriptor(name, help, unit, MetricType::Gauge)?;
+    let mut m = enc.encode_descriptor(name, help, unit, kind)?;
     for (l, v) in series {
         if l.is_empty() {
-            ConstGauge::new(*v).encode(m)?;
-            return Ok(());
+            // A label-less metric: no `{}` in the output.
+            return sample(kind, *v, m);
         }
-        ConstGauge::new(*v).encode(m.encode_family(l)?)?;
+        sample(kind, *v, m.encode_family(l)?)?;
     }
     Ok(())
+}
+
+fn sample(kind: MetricType, v: f64, e: MetricEncoder<'_>) -> fmt::Result {
+    match kind {
+        MetricType::Counter => ConstCounter::new(v).encode(e),
+        _ => ConstGauge::new(v).encode(e),
+    }
 }
 
 fn add(map: &mut BTreeMap<Labels, f64>, l: Labels, v: f64) {
