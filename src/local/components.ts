@@ -3,6 +3,7 @@
 // earlier ones (the operator streams from the observer, Prometheus scrapes it).
 import { randomBytes } from "node:crypto";
 import { mkdtemp, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
@@ -36,13 +37,9 @@ const log = (part: string) => (line: string) => console.error(`  ${part}: ${line
 /** The port if free, else any free one (said out loud). */
 async function port(preferred: number, what: string): Promise<number> {
   const probe = await new Promise<boolean>((resolve) => {
-    import("node:net")
-      .then(({ createServer }) => {
-        const s = createServer();
-        s.once("error", () => resolve(false));
-        s.listen(preferred, "127.0.0.1", () => s.close(() => resolve(true)));
-      })
-      .catch(() => resolve(false));
+    const srv = createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(preferred, "127.0.0.1", () => srv.close(() => resolve(true)));
   });
   if (probe) return preferred;
   const other = await freePort();
