@@ -70,6 +70,70 @@ export const CgroupChangeSchema = Type.Object({
 });
 export type CgroupChange = Static<typeof CgroupChangeSchema>;
 
+// A pod (or bare container) start captured by the observer: one capture window
+// from the first cgroup made for the workload to its entrypoint's exec (plus a
+// grace period), or to a timeout (complete = false). The operator turns it into
+// a PodBirthCertificate; field names match that CRD's spec where they overlap.
+export const BIRTH_ACTORS = ["kubelet", "runtime", "kernel", "container"] as const;
+export const BIRTH_CLOSE_REASONS = ["entrypoint", "timeout", "shutdown"] as const;
+
+export const BirthStepSchema = Type.Object({
+  offsetMicroseconds: Type.Integer({ minimum: 0, description: "Since the window's first event." }),
+  actor: StringEnum(BIRTH_ACTORS),
+  action: Type.String({
+    description: "cgroup-created, cgroup-file-written, namespace-created, fork, exec, …",
+  }),
+  detail: Type.String(),
+  pid: Type.Optional(Type.Integer({ minimum: 0 })),
+  comm: Type.Optional(Type.String()),
+});
+export type BirthStep = Static<typeof BirthStepSchema>;
+
+export const BirthContainerSchema = Type.Object({
+  id: Type.String({ description: "Container id: the last cgroup path component." }),
+  cgroup: Type.String(),
+  sandbox: Type.Boolean({ description: "True for the pod's first container (the pause sandbox)." }),
+  entrypoint: Type.Optional(
+    Type.String({ description: "Path of the first program exec'd inside." }),
+  ),
+  entrypointOffsetMicroseconds: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+export type BirthContainer = Static<typeof BirthContainerSchema>;
+
+const birthCount = Type.Integer({ minimum: 0 });
+
+export const BirthEventSchema = Type.Object({
+  windowId: Type.Integer({ minimum: 1 }),
+  start: Type.String({ description: "RFC 3339 wall-clock time of the first event." }),
+  complete: Type.Boolean({
+    description: "False when the window closed without an entrypoint exec.",
+  }),
+  closeReason: StringEnum(BIRTH_CLOSE_REASONS),
+  durationSeconds: Type.Number({
+    minimum: 0,
+    description: "First event to the last entrypoint exec; to the close when incomplete.",
+  }),
+  syscalls: birthCount,
+  forks: birthCount,
+  execs: birthCount,
+  namespacesCreated: Type.Object({
+    mnt: Type.Optional(birthCount),
+    uts: Type.Optional(birthCount),
+    ipc: Type.Optional(birthCount),
+    pid: Type.Optional(birthCount),
+    net: Type.Optional(birthCount),
+    user: Type.Optional(birthCount),
+    cgroup: Type.Optional(birthCount),
+    time: Type.Optional(birthCount),
+  }),
+  cgroupsCreated: Type.Array(Type.Object({ hierarchy: Type.String(), path: Type.String() })),
+  cgroupFilesWritten: Type.Array(Type.Object({ path: Type.String(), value: Type.String() })),
+  containers: Type.Array(BirthContainerSchema),
+  timeline: Type.Array(BirthStepSchema),
+  truncated: Type.Boolean({ description: "True when timeline or lists were cut at their bounds." }),
+});
+export type BirthEvent = Static<typeof BirthEventSchema>;
+
 const envelope = {
   seq: Type.Integer({ minimum: 1 }),
   ts: Type.String(),
@@ -93,5 +157,6 @@ export const ObserverEventSchema = Type.Union([
   }),
   Type.Object({ ...envelope, type: Type.Literal("cgroup_created"), evidence: CgroupChangeSchema }),
   Type.Object({ ...envelope, type: Type.Literal("cgroup_removed"), evidence: CgroupChangeSchema }),
+  Type.Object({ ...envelope, type: Type.Literal("birth"), evidence: BirthEventSchema }),
 ]);
 export type ObserverEvent = Static<typeof ObserverEventSchema>;
