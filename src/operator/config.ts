@@ -70,7 +70,8 @@ function number(name: string, text: string): number {
 
 function count(name: string, text: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name}: "${text}" is not a count (0 or more)`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`${name}: "${text}" is not a count (0 or more)`);
   return n;
 }
 
