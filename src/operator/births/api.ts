@@ -13,6 +13,19 @@ import { isNotFound } from "../kube.ts";
 const PLURAL = "podbirthcertificates";
 const merge = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch);
 
+/** The API server's own message from a failed call (its Status body), for logs. */
+export function apiMessage(err: unknown): string {
+  if (err instanceof k8s.ApiException && typeof err.body === "string") {
+    try {
+      const status = JSON.parse(err.body) as { message?: unknown };
+      if (typeof status.message === "string") return `HTTP ${err.code}: ${status.message}`;
+    } catch {
+      // not a Status object: fall through
+    }
+  }
+  return String(err).slice(0, 500);
+}
+
 export type BirthsApi = ReturnType<typeof birthsApi>;
 
 export function birthsApi(kc: k8s.KubeConfig) {

@@ -14,6 +14,8 @@ export type BirthObserverEvent = Extract<ObserverEvent, { type: "birth" }>;
 export interface BirthIngestDeps {
   writer: Pick<ReturnType<typeof birthWriter>, "submit">;
   lookup: (uid: string, node: string) => Promise<PodRef | undefined>;
+  /** A miss is looked up once more after this long (the pod index spaces its lists). */
+  retryLookupMs?: number;
   metrics: OperatorMetrics;
   log: Log;
 }
@@ -31,7 +33,13 @@ export function birthIngest(deps: BirthIngestDeps) {
     const w = ev.workload;
     let named = namedPod(w);
     if (!named && w.podUID) {
-      const ref = await deps.lookup(w.podUID, ev.node);
+      const uid = w.podUID;
+      const again = () =>
+        new Promise<PodRef | undefined>((resolve) =>
+          setTimeout(() => resolve(deps.lookup(uid, ev.node)), deps.retryLookupMs ?? 2_100),
+        );
+      // A birth is one event per pod life: worth a second look before giving up.
+      const ref = (await deps.lookup(uid, ev.node)) ?? (await again());
       if (!ref) {
         skip(ev, "unresolved");
         return;

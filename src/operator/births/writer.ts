@@ -11,7 +11,7 @@ import type { PodBirthCertificate } from "../../shared/model/pod-birth-certifica
 import { statusCode } from "../kube.ts";
 import type { Log } from "../log.ts";
 import type { OperatorMetrics } from "../metrics.ts";
-import type { BirthsApi } from "./api.ts";
+import { apiMessage, type BirthsApi } from "./api.ts";
 import {
   birthEvent,
   buildCertificate,
@@ -115,7 +115,10 @@ export function birthWriter(deps: BirthWriterDeps) {
         .then(() => metrics.apiWrites.inc({ write: "event", result: "ok" }))
         .catch((err: unknown) => {
           metrics.apiWrites.inc({ write: "event", result: "error" });
-          log.debug({ err: String(err), pod: cert.spec.subject.pod }, "birth event not written");
+          log.debug(
+            { err: apiMessage(err), pod: cert.spec.subject.pod },
+            "birth event not written",
+          );
         });
     }
     if (!ref) metrics.birthOrphans.inc();
@@ -136,13 +139,13 @@ export function birthWriter(deps: BirthWriterDeps) {
         if (!pending.has(key)) pending.set(key, job);
         metrics.birthCertificates.inc({ result: "retried" });
         log.warn(
-          { certificate: key, attempts: job.attempts, err: String(err) },
+          { certificate: key, attempts: job.attempts, err: apiMessage(err) },
           "birth write failed; will retry",
         );
       } else {
         metrics.birthCertificates.inc({ result: "failed" });
         log.error(
-          { certificate: key, code: statusCode(err), err: String(err) },
+          { certificate: key, code: statusCode(err), err: apiMessage(err) },
           "birth certificate not written",
         );
       }
@@ -181,7 +184,7 @@ export function birthWriter(deps: BirthWriterDeps) {
     try {
       orphans = await deps.api.list(`${ORPHAN_LABEL}=true`);
     } catch (err) {
-      log.warn({ err: String(err) }, "listing orphan birth certificates failed");
+      log.warn({ err: apiMessage(err) }, "listing orphan birth certificates failed");
       return 0;
     }
     let deleted = 0;
@@ -193,7 +196,7 @@ export function birthWriter(deps: BirthWriterDeps) {
         }
       } catch (err) {
         // 409: the UID precondition failed — a new certificate took the name; keep it.
-        log.warn({ certificate: `${d.namespace}/${d.name}`, err: String(err) }, "orphan sweep");
+        log.warn({ certificate: `${d.namespace}/${d.name}`, err: apiMessage(err) }, "orphan sweep");
       }
     }
     if (deleted) log.info({ deleted }, "orphan birth certificates swept");
