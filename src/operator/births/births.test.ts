@@ -222,15 +222,13 @@ test("a Pod deleted before the write gives an orphan certificate, not a crash", 
 test("the retention sweep deletes the oldest orphans beyond the per-namespace count", async () => {
   const ns = await kube.namespace("pbc-sweep");
   const starts = ["10:00", "10:01", "10:02", "10:03"].map((t) => `2026-11-25T${t}:00Z`);
-  await feed(
-    ...starts.map((start, i) => {
-      const uid = `00000000-0000-4000-8000-00000000000${i}`;
-      return birthLine(
-        { namespace: ns, pod: `gone-${i}`, podUID: uid },
-        birthEvidence(uid, { start }),
-      );
-    }),
-  );
+  // One after another: retention orders orphans by creation (whole seconds), then birth.
+  for (const [i, start] of starts.entries()) {
+    const uid = `00000000-0000-4000-8000-00000000000${i}`;
+    await feed(
+      birthLine({ namespace: ns, pod: `gone-${i}`, podUID: uid }, birthEvidence(uid, { start })),
+    );
+  }
   assert.equal((await listPbc(ns)).length, 4);
   const swept = await metric(op.metrics.birthOrphansSwept, { reason: "count" });
   assert.ok((await op.sweepBirths()) >= 2);
