@@ -129,6 +129,8 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
   const undo: { what: string; fn: () => Promise<unknown> }[] = [];
   let kubelet: Kubelet | undefined;
   let containerd: Containerd | undefined;
+  // Every container/sandbox id containerd held at teardown (for the CNI cache sweep).
+  const containerIds = new Set<string>();
 
   const stop = async (): Promise<TeardownReport> => {
     const errors: string[] = [];
@@ -169,7 +171,7 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
     undo.push({ what: "remove bridge", fn: network.remove });
     undo.push({
       what: "remove CNI cache entries",
-      fn: () => removeCniCache(network.networkName, hostBefore),
+      fn: () => removeCniCache(network.networkName, containerIds, hostBefore),
     });
     log(`network: bridge ${network.bridge} ${network.subnet}, node IP ${network.nodeIp}`);
 
@@ -192,7 +194,7 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
     undo.push({
       what: "stop containerd and shims",
       fn: async () => {
-        await removeAllContainers(cd).catch(() => undefined);
+        await removeAllContainers(cd, containerIds).catch(() => undefined);
         await cd.stop();
         for (const pid of shimPids(cd.socket)) {
           try {
@@ -275,8 +277,9 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
 }
 
 /** Kills and deletes every task and container left in containerd's k8s.io namespace. */
-async function removeAllContainers(cd: Containerd): Promise<void> {
+async function removeAllContainers(cd: Containerd, seen: Set<string>): Promise<void> {
   const ids = (await cd.ctr(["containers", "list", "-q"])).split("\n").filter(Boolean);
+  for (const id of ids) seen.add(id);
   for (const id of ids) {
     await cd.ctr(["tasks", "kill", "--signal", "SIGKILL", id]).catch(() => undefined);
   }
@@ -287,11 +290,22 @@ async function removeAllContainers(cd: Containerd): Promise<void> {
   }
 }
 
-/** libcni caches results in /var/lib/cni whatever the config says: drop our network's entries. */
-async function removeCniCache(network: string, before: HostSnapshot): Promise<void> {
+/**
+ * libcni caches results in /var/lib/cni whatever the config says; a clean CNI DEL
+ * removes them, a crash does not. Drop our network's entries and the loopback
+ * entries of our sandboxes (`ids`).
+ */
+async function removeCniCache(
+  network: string,
+  ids: Set<string>,
+  before: HostSnapshot,
+): Promise<void> {
   const results = "/var/lib/cni/results";
   for (const f of existsSync(results) ? readdirSync(results) : []) {
-    if (f.startsWith(`${network}-`)) await unlink(join(results, f)).catch(() => undefined);
+    const sandbox = /^cni-loopback-([0-9a-f]{64})-/.exec(f)?.[1];
+    if (f.startsWith(`${network}-`) || (sandbox && ids.has(sandbox))) {
+      await unlink(join(results, f)).catch(() => undefined);
+    }
   }
   if (!before.globalDirs.includes("/var/lib/cni")) {
     // rmdir only: anything another user put there stays.
