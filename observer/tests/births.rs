@@ -224,16 +224,23 @@ fn sys_enter_links(pid: u32) -> usize {
 }
 
 fn observer() -> Observer {
-    Observer::start(&[
-        "--signals",
-        "births",
-        "--birth-grace-ms",
-        "300",
-        "--birth-sandbox-grace-ms",
-        "300",
-        "--birth-timeout-ms",
-        "3000",
-    ])
+    observer_with_env(&[])
+}
+
+fn observer_with_env(env: &[(&str, &str)]) -> Observer {
+    Observer::start_with_env(
+        &[
+            "--signals",
+            "births",
+            "--birth-grace-ms",
+            "300",
+            "--birth-sandbox-grace-ms",
+            "300",
+            "--birth-timeout-ms",
+            "3000",
+        ],
+        env,
+    )
 }
 
 fn ns_inode(pid: &str, ns: &str) -> u64 {
@@ -499,4 +506,28 @@ fn shutdown_with_a_window_open_detaches() {
         })
         .count();
     assert_eq!(mine, 0);
+}
+
+/// The raw_tp twins of the lifecycle programs (used where tp_btf is refused)
+/// capture the same birth.
+#[test]
+fn raw_tp_fallback_captures_a_birth() {
+    let _g = serial();
+    let obs = observer_with_env(&[("KG_PROG_TYPE", "raw_tp")]);
+    let health: Value = serde_json::from_str(&obs.get("/healthz")).unwrap();
+    assert_eq!(health["signals"]["births"], "raw_tp", "{health}");
+    let bundle = Bundle::new();
+    let (uid, id) = ids();
+    let (dir, cgroup) = bundle.configure("c0", &uid, &id);
+    let _ctr = Runc::run(&dir, &unique("kgb"), &bundle.dir.join("state"));
+    let events = obs.events_until(Duration::from_secs(20), |e| !births_for(e, &uid).is_empty());
+    let b = births_for(&events, &uid);
+    assert_eq!(b.len(), 1, "{events:#?}");
+    let ev = &b[0]["evidence"];
+    assert_eq!(ev["complete"], true);
+    assert_eq!(
+        file_value(ev, &format!("{cgroup}/cpu.cfs_quota_us")).as_deref(),
+        Some("50000")
+    );
+    assert_eq!(ev["namespacesCreated"]["mnt"], 1);
 }
