@@ -89,3 +89,27 @@ test("the actions overlay alone grants workload patching and turns actions on", 
   assert.match(actions.stdout, /name: KG_ACTIONS\s+value: "on"/);
   assert.match(base.stdout, /name: KG_ACTIONS\s+value: "off"/);
 });
+
+test("the operator's base role grants birth certificates exactly what the births writer uses", async () => {
+  const base = await kube.kubectl(["kustomize", join(DEPLOY)]);
+  assert.equal(base.code, 0, base.stderr);
+  const role = parseAllDocuments(base.stdout)
+    .map((d) => d.toJS() as { kind?: string; metadata?: { name?: string }; rules?: Rule[] })
+    .find((o) => o.kind === "ClusterRole" && o.metadata?.name === "kernel-gossip-operator");
+  assert.ok(role?.rules);
+  const verbs = (resource: string) =>
+    role.rules
+      ?.filter((r) => r.resources.includes(resource))
+      .flatMap((r) => r.verbs)
+      .sort();
+  // create, get + patch on a re-delivery, list + delete for the orphan sweep.
+  assert.deepEqual(verbs("podbirthcertificates"), ["create", "delete", "get", "list", "patch"]);
+  assert.deepEqual(verbs("podbirthcertificates/status"), ["patch"]);
+  assert.deepEqual(verbs("pods"), ["get", "list", "watch"]);
+});
+
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}

@@ -7,6 +7,7 @@ import { parse } from "yaml";
 import { DEFAULT_ACTIONS, type ActionConfig, type ActionMode } from "./actions/plan.ts";
 import { parseDuration } from "./alerts/to-findings.ts";
 import { DEFAULT_AUTH, type AuthConfig } from "./alerts/auth.ts";
+import { DEFAULT_RETENTION, type Retention } from "./births/retention.ts";
 import { DEFAULT_THRESHOLDS, type Thresholds } from "./engine/thresholds.ts";
 
 export interface Config {
@@ -20,6 +21,8 @@ export interface Config {
   thresholds: Thresholds;
   actions: ActionConfig;
   leaderElection: { enabled: boolean; identity: string; leaseMs: number; renewMs: number };
+  /** PodBirthCertificates from the observers' birth events; retention bounds orphans. */
+  births: { enabled: boolean } & Retention;
 }
 
 export function defaults(): Config {
@@ -37,6 +40,7 @@ export function defaults(): Config {
       leaseMs: 15_000,
       renewMs: 5_000,
     },
+    births: { enabled: true, ...DEFAULT_RETENTION },
   };
 }
 
@@ -61,6 +65,13 @@ function duration(name: string, text: string): number {
 function number(name: string, text: string): number {
   const n = Number(text);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}: "${text}" is not a positive number`);
+  return n;
+}
+
+function count(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`${name}: "${text}" is not a count (0 or more)`);
   return n;
 }
 
@@ -105,6 +116,16 @@ export function loadConfig(
   set("KG_ACTIONS_COOLDOWN", (v) => (c.actions.cooldownMs = duration("KG_ACTIONS_COOLDOWN", v)));
   set("KG_LEADER_ELECTION", (v) => (c.leaderElection.enabled = v !== "false"));
   set("KG_POD_NAME", (v) => (c.leaderElection.identity = v));
+  set("KG_BIRTHS", (v) => (c.births.enabled = v !== "false"));
+  set("KG_BIRTH_ORPHAN_MAX_AGE", (v) => {
+    c.births.maxAgeMs = v === "0" ? 0 : duration("KG_BIRTH_ORPHAN_MAX_AGE", v);
+  });
+  set("KG_BIRTH_ORPHAN_MAX_PER_NAMESPACE", (v) => {
+    c.births.maxPerNamespace = count("KG_BIRTH_ORPHAN_MAX_PER_NAMESPACE", v);
+  });
+  set("KG_BIRTH_SWEEP_INTERVAL", (v) => {
+    c.births.sweepIntervalMs = duration("KG_BIRTH_SWEEP_INTERVAL", v);
+  });
   if (c.actions.maxStepFactor <= 1) throw new Error("actions.maxStepFactor must be greater than 1");
   return c;
 }

@@ -62,6 +62,34 @@ export function operatorMetrics() {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
       registers: [registry],
     }),
+    birthCertificates: new Counter({
+      name: "kernel_gossip_operator_birth_certificates_total",
+      help: "PodBirthCertificate writes by result (created, updated, gone, retried, failed, dropped).",
+      labelNames: ["result"] as const,
+      registers: [registry],
+    }),
+    birthEventsSkipped: new Counter({
+      name: "kernel_gossip_operator_birth_events_skipped_total",
+      help: "Birth events not turned into certificates, by reason (no-pod: a bare container; unresolved: pod UID unknown to the API).",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+    birthOrphans: new Counter({
+      name: "kernel_gossip_operator_birth_orphans_total",
+      help: "Certificates written without an owner because their Pod was already gone.",
+      registers: [registry],
+    }),
+    birthOrphansSwept: new Counter({
+      name: "kernel_gossip_operator_birth_orphans_swept_total",
+      help: "Orphan certificates deleted by the retention sweep, by reason (age, count).",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+    birthPending: new Gauge({
+      name: "kernel_gossip_operator_birth_certificates_pending",
+      help: "Certificates queued or being written.",
+      registers: [registry],
+    }),
     leader: new Gauge({
       name: "kernel_gossip_operator_leader",
       help: "1 while this replica holds the leader lease.",

@@ -1,5 +1,8 @@
 // Wires the operator: inputs (observer streams, webhooks) → book → writer,
 // under leader election. Used by main.ts and, in-process, by tests.
+import { birthsApi } from "./births/api.ts";
+import { birthIngest } from "./births/ingest.ts";
+import { birthWriter } from "./births/writer.ts";
 import type { Config } from "./config.ts";
 import { findingKey, type Finding } from "./engine/finding.ts";
 import { kubeClient, loadKubeConfig } from "./kube.ts";
@@ -7,6 +10,7 @@ import { leaderElector } from "./leader.ts";
 import { logger, type Log } from "./log.ts";
 import { operatorMetrics } from "./metrics.ts";
 import { observerSet } from "./observer/discovery.ts";
+import { handleObserverLine, type StreamDeps } from "./observer/stream.ts";
 import { podIndex } from "./observer/pod-index.ts";
 import { eventToFinding } from "./observer/to-finding.ts";
 import { buildServer } from "./server.ts";
@@ -17,6 +21,12 @@ export interface RunningOperator {
   url: string;
   metrics: ReturnType<typeof operatorMetrics>;
   flush: () => Promise<number>;
+  /** Feeds one /events line through the same function the observer streams call. */
+  observerLine: (line: string) => void;
+  /** Resolves once every accepted birth event is written (or given up). */
+  birthsIdle: () => Promise<void>;
+  /** Runs the orphan-certificate retention sweep now; returns how many it deleted. */
+  sweepBirths: () => Promise<number>;
   isLeader: () => boolean;
   stop: () => Promise<void>;
 }
@@ -43,24 +53,49 @@ export async function startOperator(cfg: Config, log: Log = logger()): Promise<R
     log.debug({ key: findingKey(f), whisper: e.name }, "finding");
   };
 
+  const births = birthWriter({
+    api: birthsApi(kc),
+    metrics,
+    log,
+    retention: cfg.births,
+  });
+  const ingestBirth = birthIngest({
+    writer: births,
+    lookup: (uid, node) => pods.lookup(uid, node),
+    metrics,
+    log,
+  });
+  // Birth events whose pod is still being named: birthsIdle() waits for them too.
+  const naming = new Set<Promise<void>>();
+
+  const streamDeps: StreamDeps = {
+    log,
+    metrics,
+    onEvent: (ev) => {
+      // A standby keeps its streams (and resume points) but records nothing.
+      if (!leading) return;
+      if (ev.type === "birth") {
+        if (!cfg.births.enabled) return;
+        const p = ingestBirth(ev).catch((err: unknown) =>
+          log.warn({ err: String(err) }, "birth event not ingested"),
+        );
+        naming.add(p);
+        void p.finally(() => naming.delete(p));
+        return;
+      }
+      // Name the pod first when the observer only knew its UID.
+      const uid = ev.workload.pod === undefined ? ev.workload.podUID : undefined;
+      const named = uid ? pods.lookup(uid, ev.node) : Promise.resolve(undefined);
+      void named.then((pod) => {
+        const f = eventToFinding(ev, () => pod);
+        if (f) ingest(f);
+      });
+    },
+  };
   const observers = observerSet(
     { ...cfg.observers, namespace: cfg.namespace },
     kube,
-    {
-      log,
-      metrics,
-      onEvent: (ev) => {
-        // A standby keeps its streams (and resume points) but records nothing.
-        if (!leading) return;
-        // Name the pod first when the observer only knew its UID.
-        const uid = ev.workload.pod === undefined ? ev.workload.podUID : undefined;
-        const named = uid ? pods.lookup(uid, ev.node) : Promise.resolve(undefined);
-        void named.then((pod) => {
-          const f = eventToFinding(ev, () => pod);
-          if (f) ingest(f);
-        });
-      },
-    },
+    streamDeps,
     log,
   );
 
@@ -79,11 +114,12 @@ export async function startOperator(cfg: Config, log: Log = logger()): Promise<R
             leading = true;
             metrics.leader.set(1);
             writer.start(cfg.whispers.flushIntervalMs);
+            if (cfg.births.enabled) births.start();
           },
           onStop: async () => {
             leading = false;
             metrics.leader.set(0);
-            await writer.stop();
+            await Promise.all([writer.stop(), births.stop()]);
           },
         },
         log,
@@ -113,6 +149,7 @@ export async function startOperator(cfg: Config, log: Log = logger()): Promise<R
   else {
     metrics.leader.set(1);
     writer.start(cfg.whispers.flushIntervalMs);
+    if (cfg.births.enabled) births.start();
   }
   log.info({ url, kube: kube.server, actions: cfg.actions.mode }, "operator started");
 
@@ -121,6 +158,12 @@ export async function startOperator(cfg: Config, log: Log = logger()): Promise<R
     url,
     metrics,
     flush: () => writer.flush(),
+    observerLine: (line) => void handleObserverLine(line, streamDeps),
+    async birthsIdle() {
+      while (naming.size) await Promise.all([...naming]);
+      await births.idle();
+    },
+    sweepBirths: () => births.sweep(),
     isLeader: () => leading,
     async stop() {
       if (stopped) return;
@@ -128,7 +171,7 @@ export async function startOperator(cfg: Config, log: Log = logger()): Promise<R
       observers.stop();
       await app.close();
       if (elector) await elector.stop();
-      else await writer.stop();
+      else await Promise.all([writer.stop(), births.stop()]);
     },
   };
 }

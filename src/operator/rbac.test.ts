@@ -2,7 +2,8 @@
 // ServiceAccount token bound by deploy/base/operator/rbac.yaml it elects a
 // leader, reads the pod, writes the whisper, its status and an Event — and
 // with actions "on" but without deploy/overlays/actions, the API refuses the
-// patch (the action is audited as failed, the pod is unchanged).
+// patch (the action is audited as failed, the pod is unchanged). Birth
+// certificates: owned, orphaned and swept under the same token.
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -11,7 +12,9 @@ import { parse } from "yaml";
 import type { KernelWhisper } from "../shared/model/kernel-whisper.ts";
 import { REPO_ROOT } from "../../tests/env/binaries.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
+import { birthEvidence, birthLine } from "./births/testing.ts";
 import type { RunningOperator } from "./operator.ts";
+import type { PodBirthCertificate } from "../shared/model/pod-birth-certificate.ts";
 import {
   CPU_LIMIT,
   EVENT_REASONS,
@@ -84,6 +87,7 @@ before(async () => {
     testConfig(await serviceAccountKubeconfig(), "kernel-gossip", (c) => {
       c.leaderElection = { enabled: true, identity: "rbac-test", leaseMs: 15_000, renewMs: 500 };
       c.actions = { ...c.actions, mode: "on", namespaces: [ns] };
+      c.births = { enabled: true, maxAgeMs: 0, maxPerNamespace: 1, sweepIntervalMs: 3_600_000 };
     }),
   );
 });
@@ -129,4 +133,52 @@ test("the base RBAC lets the operator do its job and nothing more", async () => 
   assert.match(record.result, /resize: HTTP 403/);
   assert.equal(await field(kube, "pod/web", ns, CPU_LIMIT), "500m");
   assert.match(await field(kube, "events", ns, EVENT_REASONS), /KernelWhisper/);
+});
+
+test("the base RBAC lets the operator certify births and sweep orphans, not more", async () => {
+  await eventually("leadership", () => Promise.resolve(op.isLeader() ? true : undefined));
+  const uid = await field(kube, "pod/web", ns, ".metadata.uid");
+  const gone = ["00000000-0000-4000-8000-0000000000b1", "00000000-0000-4000-8000-0000000000b2"];
+  op.observerLine(birthLine({ namespace: ns, pod: "web", podUID: uid }, birthEvidence(uid)));
+  // One after another: retention orders orphans by creation (whole seconds), then birth.
+  for (const [i, g] of gone.entries()) {
+    await op.birthsIdle();
+    const start = `2026-11-25T09:0${i}:00Z`;
+    op.observerLine(
+      birthLine({ namespace: ns, pod: `gone-${i}`, podUID: g }, birthEvidence(g, { start })),
+    );
+  }
+  await op.birthsIdle();
+  const list = async () => {
+    const res = await kube.kubectl(["get", "pbc", "-n", ns, "-o", "json"]);
+    assert.equal(res.code, 0, res.stderr);
+    return (JSON.parse(res.stdout) as { items: PodBirthCertificate[] }).items;
+  };
+  const all = await list();
+  assert.equal(all.length, 3);
+  const owned = all.find((c) => c.spec.subject.pod === "web");
+  assert.deepEqual(
+    owned?.metadata.ownerReferences?.map((o) => o.uid),
+    [uid],
+  );
+  assert.equal(owned.status?.phase, "Complete");
+  assert.match(await field(kube, "events", ns, EVENT_REASONS), /BirthCertified/);
+
+  assert.equal(await op.sweepBirths(), 1);
+  assert.deepEqual((await list()).map((c) => c.spec.subject.pod).sort(), ["gone-1", "web"]);
+  const can = async (verb: string, resource: string) =>
+    (
+      await kube.kubectl([
+        "auth",
+        "can-i",
+        verb,
+        resource,
+        "-n",
+        ns,
+        "--as=system:serviceaccount:kernel-gossip:kernel-gossip-operator",
+      ])
+    ).stdout.trim();
+  assert.equal(await can("delete", "podbirthcertificates.kernel.gossip.io"), "yes");
+  assert.equal(await can("update", "podbirthcertificates.kernel.gossip.io"), "no");
+  assert.equal(await can("delete", "pods"), "no");
 });

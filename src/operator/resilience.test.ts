@@ -2,14 +2,17 @@
 // operator keeps recording, its writes back off, and once the API server is
 // back the whisper converges — its occurrence count equals the number of
 // throttle episodes the observer published for the cgroup (none lost, none
-// doubled). Uses its own control plane, since it restarts kube-apiserver.
+// doubled). A birth event met by the outage is certified once the API server
+// is back. Uses its own control plane, since it restarts kube-apiserver.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { KernelWhisper } from "../shared/model/kernel-whisper.ts";
+import type { PodBirthCertificate } from "../shared/model/pod-birth-certificate.ts";
 import { startCluster, type Cluster } from "../../tests/env/cluster.ts";
 import { cpuCgroup, type CpuCgroup } from "../../tests/env/cgroup.ts";
 import { startObserver, type Observer } from "../../tests/env/observer.ts";
 import { sleep } from "../../tests/env/process.ts";
+import { birthEvidence, birthLine } from "./births/testing.ts";
 import type { RunningOperator } from "./operator.ts";
 import { eventually, startTestOperator, testConfig } from "./testing.ts";
 
@@ -118,4 +121,48 @@ test("no kernel event is lost while the API server is down; whispers converge", 
     metrics,
     /kernel_gossip_operator_api_writes_total\{write="whisper",result="error"\} [1-9]/,
   );
+});
+
+test("a birth event that arrives while the API server is down is certified once it is back", async () => {
+  const pod = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "born-in-outage", namespace: NS },
+    spec: {
+      automountServiceAccountToken: false,
+      containers: [{ name: "app", image: "busybox:1.36", imagePullPolicy: "Never" }],
+    },
+  };
+  const created = await cluster.kubectl(
+    ["create", "-f", "-", "-o", "jsonpath={.metadata.uid}"],
+    JSON.stringify(pod),
+  );
+  assert.equal(created.code, 0, created.stderr);
+  const uid = created.stdout;
+  const restart = cluster.restartApiServer(3_000);
+  await sleep(500); // kube-apiserver is killed at once; the birth lands in the outage
+  op.observerLine(
+    birthLine({ namespace: NS, pod: "born-in-outage", podUID: uid }, birthEvidence(uid)),
+  );
+  await restart;
+  const pbc = await eventually(
+    "the certificate after the outage",
+    async () => {
+      const res = await cluster.kubectl(["get", "pbc", "-n", NS, "-o", "json"]);
+      if (res.code !== 0) return undefined;
+      const items = (JSON.parse(res.stdout) as { items: PodBirthCertificate[] }).items;
+      return items.find((c) => c.spec.subject.pod === "born-in-outage" && c.status?.phase);
+    },
+    60_000,
+  );
+  assert.deepEqual(
+    pbc.metadata.ownerReferences?.map((o) => o.uid),
+    [uid],
+  );
+  const metrics = await (await fetch(`${op.url}/metrics`)).text();
+  assert.match(
+    metrics,
+    /kernel_gossip_operator_birth_certificates_total\{result="retried"\} [1-9]/,
+  );
+  assert.match(metrics, /kernel_gossip_operator_birth_certificates_total\{result="created"\} 1\n/);
 });

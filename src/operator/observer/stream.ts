@@ -22,6 +22,36 @@ export interface ObserverStream {
   stop: () => void;
 }
 
+/**
+ * One /events line: validated against the event schema, counted, and handed to
+ * `onEvent`. The stream calls this for every line; tests feed lines through it
+ * too, so they take exactly the path the observer's events take.
+ */
+export function handleObserverLine(
+  line: string,
+  deps: Pick<StreamDeps, "metrics" | "onEvent">,
+): ObserverEvent | undefined {
+  if (!line.trim()) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    deps.metrics.observerEvents.inc({ type: "unknown", outcome: "malformed" });
+    return undefined;
+  }
+  if (!Value.Check(ObserverEventSchema, parsed)) {
+    const type = (parsed as { type?: unknown }).type;
+    deps.metrics.observerEvents.inc({
+      type: typeof type === "string" ? type.slice(0, 32) : "unknown",
+      outcome: "invalid",
+    });
+    return undefined;
+  }
+  deps.metrics.observerEvents.inc({ type: parsed.type, outcome: "ok" });
+  deps.onEvent(parsed);
+  return parsed;
+}
+
 export function observerStream(url: string, deps: StreamDeps): ObserverStream {
   const minBackoff = deps.minBackoffMs ?? 500;
   const maxBackoff = deps.maxBackoffMs ?? 30_000;
@@ -30,22 +60,8 @@ export function observerStream(url: string, deps: StreamDeps): ObserverStream {
   let backoff = minBackoff;
 
   const handleLine = (line: string) => {
-    if (!line.trim()) return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch {
-      deps.metrics.observerEvents.inc({ type: "unknown", outcome: "malformed" });
-      return;
-    }
-    if (!Value.Check(ObserverEventSchema, parsed)) {
-      const type = (parsed as { type?: unknown }).type;
-      deps.metrics.observerEvents.inc({ type: typeof type === "string" ? type.slice(0, 32) : "unknown", outcome: "invalid" });
-      return;
-    }
-    since = parsed.seq;
-    deps.metrics.observerEvents.inc({ type: parsed.type, outcome: "ok" });
-    deps.onEvent(parsed);
+    const ev = handleObserverLine(line, deps);
+    if (ev) since = ev.seq;
   };
 
   const connect = async () => {

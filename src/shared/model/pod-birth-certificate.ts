@@ -45,6 +45,9 @@ export const TimelineEntrySchema = Type.Object({
   }),
   detail: Type.String({ maxLength: 1024, description: "Path, value, binary or namespace type." }),
   pid: Type.Optional(Type.Integer({ minimum: 0, format: "int32" })),
+  comm: Type.Optional(
+    Type.String({ maxLength: 16, description: "The acting process's command name (task comm)." }),
+  ),
 });
 export type TimelineEntry = Static<typeof TimelineEntrySchema>;
 
