@@ -10,28 +10,55 @@ export interface TemplateData {
   values: Record<string, number>;
 }
 
+/**
+ * `v` rounded to 4 significant digits the way Go's strconv does: half to even
+ * on the exact decimal value (JavaScript's toExponential rounds ties up).
+ */
+function round4(v: number): { digits: string; exp: number } {
+  const [m = "0", e = "0"] = Math.abs(v).toExponential(40).split("e");
+  const all = m.replace(".", "");
+  let head = Number(all.slice(0, 4));
+  const rest = all.slice(4);
+  const half = "5".padEnd(rest.length, "0");
+  if (rest > half || (rest === half && head % 2 === 1)) head++;
+  let exp = Number(e);
+  if (head === 10000) {
+    head = 1000;
+    exp++;
+  }
+  return { digits: String(head), exp };
+}
+
 /** Go's %.4g: 4 significant digits, trailing zeros dropped, exponent outside [1e-4, 1e4). */
 export function goG4(v: number): string {
   if (!Number.isFinite(v)) return Number.isNaN(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf";
   if (v === 0) return "0";
-  const [mant = "0", expText = "0"] = v.toExponential(3).split("e");
-  const exp = Number(expText);
+  const sign = v < 0 ? "-" : "";
+  const { digits, exp } = round4(v);
   const trim = (s: string) => (s.includes(".") ? s.replace(/\.?0+$/, "") : s);
   if (exp < -4 || exp >= 4) {
     const e = Math.abs(exp);
-    return `${trim(mant)}e${exp < 0 ? "-" : "+"}${e < 10 ? "0" : ""}${e}`;
+    const mant = trim(`${digits[0] ?? "0"}.${digits.slice(1)}`);
+    return `${sign}${mant}e${exp < 0 ? "-" : "+"}${e < 10 ? "0" : ""}${e}`;
   }
-  return trim(v.toFixed(Math.max(0, 3 - exp)));
+  // Place the decimal point: value = 0.digits × 10^(exp + 1).
+  const point = exp + 1;
+  const text =
+    point <= 0
+      ? `0.${"0".repeat(-point)}${digits}`
+      : `${digits.slice(0, point).padEnd(point, "0")}.${digits.slice(point)}`;
+  return sign + trim(text.endsWith(".") ? text.slice(0, -1) : text);
 }
 
-/** Go's %v for a float64 (strconv 'g', shortest): exponent below 1e-4 or from 1e21. */
+/** Go's %v for a float64 (strconv 'g', shortest digits): exponent form below 1e-4 or from 1e6. */
 export function goFloat(v: number): string {
   if (!Number.isFinite(v)) return Number.isNaN(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf";
-  const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-4 || a >= 1e21)) {
-    const [m = "0", e = "0"] = v.toExponential().split("e");
-    const n = Math.abs(Number(e));
-    return `${m}e${Number(e) < 0 ? "-" : "+"}${n < 10 ? "0" : ""}${n}`;
+  if (v === 0) return "0";
+  const [m = "0", e = "0"] = v.toExponential().split("e");
+  const exp = Number(e);
+  if (exp < -4 || exp >= 6) {
+    const n = Math.abs(exp);
+    return `${m}e${exp < 0 ? "-" : "+"}${n < 10 ? "0" : ""}${n}`;
   }
   return String(v);
 }
@@ -68,14 +95,15 @@ const FUNCTIONS: Record<string, (v: number) => string> = {
       const sign = v < 0 ? "-" : "";
       const a = Math.abs(v);
       const whole = Math.floor(a);
-      const seconds = (whole % 60) + (a - whole);
+      // Whole seconds once there are minutes; fractions only below a minute.
+      const seconds = whole % 60;
       const minutes = Math.floor(whole / 60) % 60;
       const hours = Math.floor(whole / 3600) % 24;
       const days = Math.floor(whole / 86400);
-      if (days) return `${sign}${days}d ${hours}h ${minutes}m ${goG4(seconds)}s`;
-      if (hours) return `${sign}${hours}h ${minutes}m ${goG4(seconds)}s`;
-      if (minutes) return `${sign}${minutes}m ${goG4(seconds)}s`;
-      return `${sign}${goG4(seconds)}s`;
+      if (days) return `${sign}${days}d ${hours}h ${minutes}m ${seconds}s`;
+      if (hours) return `${sign}${hours}h ${minutes}m ${seconds}s`;
+      if (minutes) return `${sign}${minutes}m ${seconds}s`;
+      return `${sign}${goG4(a)}s`;
     }
     let x = v;
     let prefix = "";

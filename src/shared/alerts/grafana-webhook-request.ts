@@ -16,6 +16,7 @@ export interface ProvisionedRule {
   title: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
+  data: { refId: string; model: Record<string, unknown> }[];
 }
 
 export interface WebhookSettings {
