@@ -185,3 +185,43 @@ test("every plugin target and variable query is answered by the real gateway", a
   }
   assert.ok(asked >= 15, `only ${asked} plugin targets`);
 });
+
+test("the panels show the kernel's numbers for a cgroup it throttles", async () => {
+  const api = await apiClient(gw.url);
+  const target = (uid: string, title: string) => {
+    const t = boards.find((b) => b.uid === uid)?.panels.find((p) => p.title === title)
+      ?.targets[0] as AnyTarget | undefined;
+    assert.ok(t, `${uid}/${title}`);
+    // Narrowed to this test's cgroup: a workload without pod labels, shared machine.
+    const query: Record<string, unknown> = { ...t, filters: { cgroup: [cg.path] } };
+    delete query.datasource;
+    return query;
+  };
+  const now = Date.now();
+  const range = { from: now - 300_000, to: now };
+  const r = await api.call<{
+    results: Record<
+      string,
+      { status: number; frames: { fields: { name: string; values: unknown[] }[] }[] }
+    >;
+  }>("POST", "/api/v1/query", {
+    queries: [
+      { ...target("kg-kernel-truth", "CFS throttled periods (share)"), refId: "T", range },
+      { ...target("kg-metrics-lie", "Truth vs metrics over the range"), refId: "M", range },
+    ],
+  });
+  assert.equal(r.status, 200, r.text);
+  const series = r.body.results.T?.frames ?? [];
+  const ratios = series.flatMap((f) => f.fields.find((x) => x.name !== "time")?.values ?? []);
+  assert.ok(
+    ratios.some((v) => typeof v === "number" && v > 0.5),
+    `throttled share ${JSON.stringify(ratios.slice(-5))}`,
+  );
+  const truth = r.body.results.M?.frames[0]?.fields ?? [];
+  const col = (name: string) => truth.find((f) => f.name === name)?.values ?? [];
+  const row = col("workload").findIndex((w) => typeof w === "string" && w.includes(cg.path));
+  assert.ok(row >= 0, JSON.stringify(col("workload")));
+  const ratio = col("throttledPeriodsRatio")[row];
+  assert.ok(typeof ratio === "number" && ratio > 0.5, `ratio ${String(ratio)}`);
+  assert.equal(col("cpuLimitCores")[row], 0.2);
+});
