@@ -12,3 +12,5 @@ module_hash() {
 }
 etcd_dir() { echo "$KG_CACHE/etcd-$ETCD_VERSION-$(module_hash "$ROOT/tests/env/etcd-build")"; }
 kube_dir() { echo "$KG_CACHE/kubernetes-$KUBE_VERSION-$(module_hash "$ROOT/tests/env/kube-build")"; }
+# The kubelet has its own wrapper module so it never changes kube_dir's key.
+kubelet_dir() { echo "$KG_CACHE/kubelet-$KUBE_VERSION-$(module_hash "$ROOT/tests/env/kubelet-build")"; }

@@ -17,6 +17,8 @@ APT_PACKAGES=(
   prometheus prometheus-alertmanager chromium
   # scenario tests: network namespaces, packet filters, containers
   iproute2 iptables runc busybox-static
+  # real test node (tests/env/node.ts): containerd + runc run pods, CNI bridge plugins
+  containerd containernetworking-plugins
   # certificates for the test API server, HTTP checks, benchmarks
   openssl curl jq linux-perf util-linux
 )
@@ -103,7 +105,7 @@ go_build() {
 
 ldflags_for() {
   case $1 in
-  kubernetes)
+  kubernetes | kubelet)
     local major=${KUBE_VERSION%%.*} rest=${KUBE_VERSION#*.}
     local minor=${rest%%.*} pkg=k8s.io/component-base/version
     echo "-s -w -X $pkg.gitVersion=v$KUBE_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
@@ -151,6 +153,8 @@ main() {
   node_modules
   go_build etcd "$ROOT/tests/env/etcd-build" "$(etcd_dir)" ./cmd/etcd
   go_build kubernetes "$ROOT/tests/env/kube-build" "$(kube_dir)" ./cmd/kube-apiserver ./cmd/kubectl
+  # Real test node (tests/env/node.ts): kubelet from its own wrapper module.
+  go_build kubelet "$ROOT/tests/env/kubelet-build" "$(kubelet_dir)" ./cmd/kubelet
   step "setup complete: etcd $(etcd_dir)/etcd, kube-apiserver and kubectl in $(kube_dir)"
 }
 

@@ -222,5 +222,8 @@ fn describe(s: Signal, src: &str) -> String {
         Signal::Memory => format!("{src} (memcg reclaim begin/end; PSI memory.pressure)"),
         Signal::Drops => format!("{src} skb:kfree_skb, reasons from BTF"),
         Signal::Tcp => format!("{src} tcp_retransmit_skb/tcp_send_reset/tcp_receive_reset"),
+        Signal::Births => format!(
+            "{src} cgroup_mkdir/attach_task, sched_process_fork/exec/exit; raw_tp sys_enter attached only while a window is open"
+        ),
     }
 }

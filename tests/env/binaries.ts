@@ -62,3 +62,16 @@ export function kubeBinaries(): KubeBinaries {
     kubectl: join(kubeDir, "kubectl"),
   };
 }
+
+/** The kubelet, built by setup.sh from its own wrapper module (tests/env/kubelet-build). */
+export function kubeletBinary(): string {
+  const v = versions();
+  const dir = join(
+    CACHE,
+    `kubelet-${v.KUBE_VERSION ?? "?"}-${moduleHash(join(REPO_ROOT, "tests/env/kubelet-build"))}`,
+  );
+  if (!existsSync(join(dir, ".complete"))) {
+    throw new Error(`kubelet missing at ${dir}: run scripts/setup.sh first`);
+  }
+  return join(dir, "kubelet");
+}

@@ -181,6 +181,8 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
       // Only a configuration value: nothing routes to this range.
       "--service-cluster-ip-range=10.96.0.0/24",
       "--allow-privileged=true",
+      // Test nodes (tests/env/node.ts) have no DNS name: dial the kubelet by its InternalIP.
+      "--kubelet-preferred-address-types=InternalIP,Hostname",
       "--authorization-mode=RBAC",
       // No controller-manager runs, so nothing would create default service accounts.
       "--disable-admission-plugins=ServiceAccount",
