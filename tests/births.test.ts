@@ -104,10 +104,6 @@ describe(
           truncated: pbc.spec.truncated,
         })}`,
       );
-      if (process.env.KG_BIRTHS_DUMP) {
-        const { writeFileSync } = await import("node:fs");
-        writeFileSync(process.env.KG_BIRTHS_DUMP, JSON.stringify(pbc, null, 1));
-      }
       assert.deepEqual(pbc.metadata.ownerReferences, [
         { apiVersion: "v1", kind: "Pod", name: "born", uid },
       ]);
