@@ -417,3 +417,24 @@ test("only the leader certifies births; a standby records nothing", async () => 
     await b?.stop();
   }
 });
+
+test("a birth at every bound, with maximal strings, is still stored", async () => {
+  const ns = await kube.namespace("pbc-huge");
+  const uid = await createPod(ns, "huge");
+  const long = (i: number) => `/${"d".repeat(4000)}/${i}`;
+  const evidence = birthEvidence(uid, {
+    timeline: Array.from({ length: 600 }, (_, i) => ({
+      offsetMicroseconds: i,
+      actor: i === 599 ? ("container" as const) : ("runtime" as const),
+      action: "exec",
+      detail: "x".repeat(1024),
+    })),
+    cgroupsCreated: Array.from({ length: 256 }, (_, i) => ({ hierarchy: "memory", path: long(i) })),
+    cgroupFilesWritten: Array.from({ length: 512 }, (_, i) => ({ path: long(i), value: "1" })),
+  });
+  await feed(birthLine({ namespace: ns, pod: "huge", podUID: uid }, evidence));
+  const [c] = await listPbc(ns);
+  assert.equal(c?.spec.truncated, true);
+  assert.equal(c.status?.phase, "Complete");
+  assert.ok(c.spec.timeline.some((s) => s.actor === "container"));
+});
