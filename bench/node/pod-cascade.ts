@@ -6,7 +6,6 @@
 // pods started untraced (create → Running), to show what tracing costs.
 //   node --import tsx bench/node/pod-cascade.ts [--runs N] [--json out.json]
 // Needs root. Starts its own control plane and node; cleans up.
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +14,7 @@ import { startNode, type TestNode } from "../../tests/env/node.ts";
 import { busyboxPod, podManifest, type PodObject } from "../../tests/env/node/pods.ts";
 import { sleep } from "../../tests/env/process.ts";
 import { parseCascade, type Cascade } from "./strace-cascade.ts";
+import { attached, deletePod, detach, RUNTIME_BINS, startPod, strace } from "./trace.ts";
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(name);
@@ -22,73 +22,6 @@ const arg = (name: string, dflt: string) => {
 };
 const RUNS = Number(arg("--runs", "3"));
 const JSON_OUT = arg("--json", "");
-const RUNTIME_BINS = new Set([
-  "containerd-shim-runc-v2",
-  "runc",
-  "bridge",
-  "host-local",
-  "loopback",
-  "containerd",
-]);
-
-async function startPod(node: TestNode, pod: PodObject): Promise<number> {
-  const t0 = Date.now();
-  const c = await node.kubectl(["create", "-f", "-"], JSON.stringify(pod));
-  if (c.code !== 0) throw new Error(c.stderr);
-  const w = await node.kubectl([
-    "wait",
-    "-n",
-    pod.metadata.namespace,
-    "--for=jsonpath={.status.phase}=Running",
-    "--timeout=180s",
-    `pod/${pod.metadata.name}`,
-  ]);
-  if (w.code !== 0) throw new Error(w.stderr);
-  return (Date.now() - t0) / 1000;
-}
-
-async function deletePod(node: TestNode, pod: PodObject): Promise<void> {
-  await node.kubectl([
-    "delete",
-    "pod",
-    "-n",
-    pod.metadata.namespace,
-    pod.metadata.name,
-    "--timeout=60s",
-  ]);
-}
-
-function strace(pid: number, out: string, filter?: string): ChildProcess {
-  const args = ["-f", "-ff", "-ttt", "-y", "-s", "256", "-o", out, "-p", String(pid)];
-  if (filter) args.unshift("-e", `trace=${filter}`);
-  return spawn("strace", args, { stdio: ["ignore", "ignore", "pipe"] });
-}
-
-/** Waits until strace reports it attached (it prints to stderr per thread). */
-async function attached(s: ChildProcess): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error("strace did not attach"));
-    }, 10_000);
-    s.stderr?.on("data", (d: Buffer) => {
-      if (d.toString().includes("attached")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    s.once("exit", () => {
-      reject(new Error("strace exited"));
-    });
-  });
-  await sleep(500);
-}
-
-async function detach(s: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => s.once("exit", r));
-  s.kill("SIGINT");
-  await exited;
-}
-
 interface Figures {
   image: string;
   untracedStartSeconds: number[];

@@ -92,6 +92,8 @@ export function parseCascade(
   prefix: string,
   rootActor: string,
   isRuntime: (bin: string) => boolean,
+  /** Count only syscalls entered within [from, to] (seconds since the epoch). */
+  window: { from: number; to: number } = { from: 0, to: Infinity },
 ): Cascade {
   const files = readdirSync(dir).filter((f) => f.startsWith(`${prefix}.`));
   const lines = new Map<number, Line[]>();
@@ -139,6 +141,7 @@ export function parseCascade(
     let actor = inherited(pid, 0);
     for (const l of ls) {
       if (l.name === "execve" && ok(l.rest)) actor = execActor(l.rest, isRuntime);
+      if (l.t < window.from || l.t > window.to) continue;
       c.syscalls[actor] = (c.syscalls[actor] ?? 0) + 1;
       if (actor !== rootActor && l.t < c.firstEvent) c.firstEvent = l.t;
       if (l.name === "execve" && ok(l.rest) && actor.startsWith("container:")) {
