@@ -34,6 +34,7 @@ import {
   variablePath,
   type Interpolate,
 } from "./request";
+import { KernelVariableSupport } from "./variables";
 import { DEFAULT_QUERY, type KernelOptions, type KernelQuery, type VariableQuery } from "./types";
 
 export class DataSource extends DataSourceApi<KernelQuery, KernelOptions> {
@@ -48,6 +49,7 @@ export class DataSource extends DataSourceApi<KernelQuery, KernelOptions> {
     // Default annotation support: the query editor edits an "annotations" query,
     // query() answers it with time/timeEnd/title/text/tags fields.
     this.annotations = { getDefaultQuery: () => ({ queryType: "annotations" }) };
+    this.variables = new KernelVariableSupport(this);
   }
 
   getDefaultQuery(_app: CoreApp): Partial<KernelQuery> {

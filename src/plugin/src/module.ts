@@ -2,7 +2,6 @@
 import { DataSourcePlugin } from "@grafana/data";
 import { ConfigEditor } from "./components/ConfigEditor";
 import { QueryEditor } from "./components/QueryEditor";
-import { VariableQueryEditor } from "./components/VariableQueryEditor";
 import { DataSource } from "./datasource";
 import type { KernelOptions, KernelQuery, KernelSecureOptions } from "./types";
 
@@ -13,5 +12,4 @@ export const plugin = new DataSourcePlugin<
   KernelSecureOptions
 >(DataSource)
   .setConfigEditor(ConfigEditor)
-  .setQueryEditor(QueryEditor)
-  .setVariableQueryEditor(VariableQueryEditor);
+  .setQueryEditor(QueryEditor);

@@ -117,14 +117,17 @@ describe("names, annotations, variables", () => {
   });
 
   it("parses variable queries written by hand or by the editor", () => {
-    expect(parseVariableQuery("namespaces")).toEqual({ kind: "namespaces" });
+    expect(parseVariableQuery("namespaces")).toEqual({ refId: "variable", kind: "namespaces" });
     expect(parseVariableQuery("pods?namespace=$namespace")).toEqual({
+      refId: "variable",
       kind: "pods",
       namespace: "$namespace",
     });
-    expect(variablePath({ kind: "pods", namespace: "$namespace" }, interpolate)).toBe(
+    expect(variablePath({ refId: "v", kind: "pods", namespace: "$namespace" }, interpolate)).toBe(
       "/api/v1/variables/pods?namespace=shop&namespace=payments",
     );
-    expect(variablePath({ kind: "signals" }, interpolate)).toBe("/api/v1/variables/signals");
+    expect(variablePath({ refId: "v", kind: "signals" }, interpolate)).toBe(
+      "/api/v1/variables/signals",
+    );
   });
 });

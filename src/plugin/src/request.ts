@@ -145,7 +145,7 @@ export function parseVariableQuery(
   }
   const [kind = "", search = ""] = q.trim().split("?", 2);
   const params = new URLSearchParams(search);
-  const out: VariableQuery = { kind: kind.trim() as VariableKind };
+  const out: VariableQuery = { refId: "variable", kind: kind.trim() as VariableKind };
   const ns = params.get("namespace");
   const pod = params.get("pod");
   if (ns) {

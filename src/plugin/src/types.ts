@@ -44,7 +44,7 @@ export const DEFAULT_QUERY: Partial<KernelQuery> = {
 };
 
 /** A dashboard variable's query: which list, narrowed by namespace/pod (variables allowed). */
-export interface VariableQuery {
+export interface VariableQuery extends DataQuery {
   kind: VariableKind;
   namespace?: string;
   pod?: string;

@@ -85,7 +85,7 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
           <InlineSwitch
             aria-label="Timelines"
             value={query.timeline ?? false}
-            onChange={(e: React.FormEvent<HTMLInputElement>) =>
+            onChange={(e: ChangeEvent<HTMLInputElement>) =>
               change({ ...query, timeline: e.currentTarget.checked })
             }
           />

@@ -1,35 +1,25 @@
 // Dashboard variables: which list (namespaces, pods, containers, nodes,
 // signals), narrowed by namespace/pod, which may themselves be variables.
 import React, { useState, type ChangeEvent } from "react";
+import type { QueryEditorProps } from "@grafana/data";
 import { Combobox, InlineField, Input, Stack } from "@grafana/ui";
 import type { VariableKind } from "../contract";
+import type { DataSource } from "../datasource";
 import { parseVariableQuery } from "../request";
-import type { VariableQuery } from "../types";
+import type { KernelOptions, KernelQuery, VariableQuery } from "../types";
 import { variableKindOptions } from "./options";
 
-interface Props {
-  query: VariableQuery | string;
-  onChange: (query: VariableQuery, definition: string) => void;
-}
-
-/** The text Grafana shows for the variable; also a valid string query. */
-export const definitionOf = (q: VariableQuery) => {
-  const p = new URLSearchParams();
-  if (q.namespace) {
-    p.set("namespace", q.namespace);
-  }
-  if (q.pod) {
-    p.set("pod", q.pod);
-  }
-  const qs = decodeURIComponent(p.toString());
-  return qs ? `${q.kind}?${qs}` : q.kind;
-};
+type Props = QueryEditorProps<DataSource, KernelQuery, KernelOptions, VariableQuery>;
 
 export function VariableQueryEditor({ query, onChange }: Props) {
-  const [q, setQ] = useState<VariableQuery>(parseVariableQuery(query) ?? { kind: "namespaces" });
+  // Hand-written dashboards may store "pods?namespace=$namespace" instead of an object.
+  const initial = parseVariableQuery(query as VariableQuery | string);
+  const [q, setQ] = useState<VariableQuery>(
+    initial?.kind ? initial : { refId: "variable", kind: "namespaces" },
+  );
   const commit = (next: VariableQuery) => {
     setQ(next);
-    onChange(next, definitionOf(next));
+    onChange(next);
   };
   return (
     <Stack direction="row" gap={0} wrap="wrap">
