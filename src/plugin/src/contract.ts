@@ -39,7 +39,7 @@ export const WHISPER_FORMATS = ["table", "logs"] as const;
 export type WhisperFormat = (typeof WHISPER_FORMATS)[number];
 
 /** Name filters: free text in the editor (template variables allowed), arrays on the wire. */
-export const NAME_FILTERS = ["namespace", "pod", "container", "node"] as const;
+export const NAME_FILTERS = ["namespace", "pod", "container", "node", "cgroup"] as const;
 export type NameFilter = (typeof NAME_FILTERS)[number];
 
 /** GET /api/v1/variables/{kind}. */
@@ -52,6 +52,8 @@ export interface GatewayFilters {
   pod?: string[];
   container?: string[];
   node?: string[];
+  /** cgroup paths, for workloads that are not pods. */
+  cgroup?: string[];
   signal?: Signal[];
   severity?: Severity[];
 }
