@@ -375,8 +375,10 @@ describe("plugin harness (not Grafana): built dist/module.js in Chromium against
     for (const v of vs) assert.ok(v >= 0 && v <= 1, `ratio out of range: ${v}`);
     const kernelRatio = (stat.nrThrottled - statBefore.nrThrottled) / (stat.nrPeriods - statBefore.nrPeriods);
     assert.ok(kernelRatio > 0.8, `the kernel did not throttle: ${JSON.stringify(stat)}`);
-    const lastV = vs.at(-1) ?? -1;
-    assert.ok(Math.abs(lastV - kernelRatio) < 0.15, `plugin frame ${lastV} vs kernel ${kernelRatio}`);
+    // One point per second (10 CFS periods each) is noisy on a crowded machine:
+    // compare the points' mean with the kernel's ratio over the whole load.
+    const mean = vs.reduce((a, b) => a + b, 0) / vs.length;
+    assert.ok(Math.abs(mean - kernelRatio) < 0.15, `plugin frames ${mean} vs kernel ${kernelRatio}`);
     await shot("#frames", "plugin-frames-signal.png");
   });
 

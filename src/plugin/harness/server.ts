@@ -4,6 +4,7 @@
 // /api/datasources/proxy/uid/<uid>/<route.path>/<rest> goes to <route.url>/<rest>
 // with the route's headers, after {{ .JsonData.x }} / {{ .SecureJsonData.y }}
 // are filled from the saved settings. Secure settings never go back to the page.
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -56,6 +57,9 @@ async function file(res: ServerResponse, dir: string, rel: string) {
   }
 }
 
+// Grafana's page carries uPlot's stylesheet; without it the Sparkline's canvas is not laid out.
+const UPLOT_CSS = readFileSync(createRequire(import.meta.url).resolve("uplot/dist/uPlot.min.css"), "utf8");
+
 const PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"><title>kernel-gossip plugin harness (not Grafana)</title>
 <style>
@@ -63,6 +67,9 @@ const PAGE = `<!doctype html>
   .harness-banner { padding: 8px 12px; border: 1px dashed #888; font: 13px sans-serif; opacity: .85; }
   .harness-section { padding: 12px 16px; border: 1px solid rgba(204,204,220,.15); border-radius: 4px; }
   .harness-frame h4 { font: 500 13px sans-serif; margin: 12px 0 6px; }
+  .harness-sparkline { position: relative; height: 90px; overflow: hidden; margin-bottom: 8px; }
+  ${UPLOT_CSS}
+  .harness-logs { font: 12px/1.5 monospace; white-space: pre-wrap; margin: 0; }
 </style></head>
 <body><div id="root"></div><script src="/harness.js"></script></body></html>`;
 

@@ -12,6 +12,7 @@ import {
   dateTime,
   FieldType,
   type DataFrame,
+  type Field,
   type DataQueryRequest,
   type DataQueryResponse,
   type DataSourceApi,
@@ -81,6 +82,31 @@ const harness: HarnessState = {
 
 const theme = createTheme({ colors: { mode: "dark" } });
 
+/** The value range a Sparkline scales to (Grafana's panels compute it the same way). */
+function withRange(f: Field): Field {
+  const vs = Array.from(f.values as number[]).filter((v) => typeof v === "number");
+  const min = Math.min(0, ...vs);
+  const max = Math.max(...vs);
+  return { ...f, state: { ...f.state, range: { min, max, delta: max - min } } };
+}
+
+/** Log frames as lines (Grafana's Logs panel is part of Grafana, not of @grafana/ui). */
+function LogLines({ frame }: { frame: DataFrame }) {
+  const get = (name: string) => frame.fields.find((f) => f.name === name)?.values ?? [];
+  const [ts, body, sev, labels] = ["timestamp", "body", "severity", "labels"].map(get);
+  return (
+    <pre className="harness-logs">
+      {Array.from({ length: frame.length }, (_, i) => {
+        const l = (labels?.[i] ?? {}) as Record<string, string>;
+        const labelText = Object.entries(l)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" ");
+        return `${new Date(Number(ts?.[i])).toISOString()}  ${String(sev?.[i] ?? "").padEnd(8)} ${String(body?.[i] ?? "")}\n    {${labelText}}\n`;
+      }).join("")}
+    </pre>
+  );
+}
+
 /** A frame that fails to render shows its error instead of unmounting the page. */
 class FrameBoundary extends React.Component<{ children: React.ReactNode }, { error?: string }> {
   state: { error?: string } = {};
@@ -103,10 +129,13 @@ function FrameView({ frame }: { frame: DataFrame }) {
     theme,
     timeZone: "utc",
   });
-  const time = frame.fields.find((f) => f.type === FieldType.time);
+  if (!shown) {
+    return null;
+  }
+  const time = shown.fields.find((f) => f.type === FieldType.time);
   const numbers =
     frame.meta?.preferredVisualisationType === "graph"
-      ? frame.fields.filter((f) => f.type === FieldType.number)
+      ? shown.fields.filter((f) => f.type === FieldType.number)
       : [];
   const labels = numbers[0]?.labels ? JSON.stringify(numbers[0].labels) : "";
   return (
@@ -121,12 +150,16 @@ function FrameView({ frame }: { frame: DataFrame }) {
             width={1100}
             height={90}
             theme={theme}
-            sparkline={{ x: time, y: f }}
+            sparkline={{ x: time, y: withRange(f) }}
             config={{ ...f.config, custom: { lineWidth: 2, fillOpacity: 15 } }}
           />
         </div>
       ))}
-      {shown && <Table data={shown} width={1100} height={Math.min(320, 36 * (frame.length + 1) + 8)} />}
+      {frame.meta?.preferredVisualisationType === "logs" ? (
+        <LogLines frame={frame} />
+      ) : (
+        <Table data={shown} width={1100} height={Math.min(320, 36 * (frame.length + 1) + 8)} />
+      )}
     </div>
   );
 }
