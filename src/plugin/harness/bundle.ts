@@ -35,7 +35,10 @@ export async function bundleHarnessPage(): Promise<string> {
     target: "chrome120",
     write: false,
     jsx: "automatic",
-    define: { "process.env.NODE_ENV": process.env.KG_HARNESS_DEV ? "\"development\"" : "\"production\"", global: "globalThis" },
+    define: {
+      "process.env.NODE_ENV": process.env.KG_HARNESS_DEV ? '"development"' : '"production"',
+      global: "globalThis",
+    },
     // @grafana/ui pulls in icons, fonts and stylesheets the harness does not need.
     loader: {
       ".svg": "text",

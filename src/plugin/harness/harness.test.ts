@@ -16,7 +16,11 @@ import { REPO_ROOT } from "../../../tests/env/binaries.ts";
 import { cpuCgroup, type CpuCgroup, type CpuStat } from "../../../tests/env/cgroup.ts";
 import { freePort } from "../../../tests/env/cluster.ts";
 import { startObserver, type Observer } from "../../../tests/env/observer.ts";
-import { closeTestCluster, testCluster, type TestCluster } from "../../../tests/env/test-cluster.ts";
+import {
+  closeTestCluster,
+  testCluster,
+  type TestCluster,
+} from "../../../tests/env/test-cluster.ts";
 import type { RunningGateway } from "../../gateway/gateway.ts";
 import { cleanupStack, eventually, startTestGateway, TOKEN } from "../../gateway/testing.ts";
 import { bundleHarnessPage } from "./bundle.ts";
@@ -41,7 +45,10 @@ interface Harness {
   range: { from: number; to: number };
   intervalMs: number;
   testResult?: { status: string; message: string };
-  lastResponse?: { data: Frame[]; errors?: { refId?: string; message?: string; status?: number }[] };
+  lastResponse?: {
+    data: Frame[];
+    errors?: { refId?: string; message?: string; status?: number }[];
+  };
   requests: { method: string; url: string; body?: { queries?: Record<string, unknown>[] } }[];
   settingsSeenByBrowser?: unknown;
   metricFindQuery?: (q: unknown) => Promise<{ text: string }[]>;
@@ -66,7 +73,8 @@ const T0 = Date.now();
 
 const col = (f: Frame | undefined, name: string) => {
   const field = f?.fields.find((x) => x.name === name);
-  if (!field) throw new Error(`no field ${name} in ${JSON.stringify(f?.fields.map((x) => x.name))}`);
+  if (!field)
+    throw new Error(`no field ${name} in ${JSON.stringify(f?.fields.map((x) => x.name))}`);
   return field.values;
 };
 
@@ -159,9 +167,25 @@ before(async () => {
       subject: { namespace: ns, pod: "web-0", node: NODE },
       startTime: iso(T0 - 4 * 60_000),
       timeline: [
-        { offsetMicroseconds: 0, actor: "kubelet", action: "cgroup-created", detail: "cpu:/kubepods/web-0" },
-        { offsetMicroseconds: 1200, actor: "runtime", action: "cgroup-file-written", detail: "cpu.cfs_quota_us=50000" },
-        { offsetMicroseconds: 98000, actor: "container", action: "exec", detail: "/bin/app", pid: 4242 },
+        {
+          offsetMicroseconds: 0,
+          actor: "kubelet",
+          action: "cgroup-created",
+          detail: "cpu:/kubepods/web-0",
+        },
+        {
+          offsetMicroseconds: 1200,
+          actor: "runtime",
+          action: "cgroup-file-written",
+          detail: "cpu.cfs_quota_us=50000",
+        },
+        {
+          offsetMicroseconds: 98000,
+          actor: "container",
+          action: "exec",
+          detail: "/bin/app",
+          pid: 4242,
+        },
       ],
       kernelStats: {
         syscalls: 1234,
@@ -214,7 +238,11 @@ before(async () => {
     return n >= 5 ? true : undefined;
   });
 
-  server = await startHarnessServer({ distDir: DIST_DIR, pageScript, variables: { namespace: ns } });
+  server = await startHarnessServer({
+    distDir: DIST_DIR,
+    pageScript,
+    variables: { namespace: ns },
+  });
   cleanup.defer(() => server.close());
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -225,11 +253,19 @@ before(async () => {
   const consoleErrors: string[] = [];
   page.on("pageerror", (e) => consoleErrors.push(e.message));
   await page.goto(server.url);
-  await page.waitForFunction(() => window.harness.ready || window.harness.error !== undefined, undefined, {
-    timeout: 60_000,
-  });
+  await page.waitForFunction(
+    () => window.harness.ready || window.harness.error !== undefined,
+    undefined,
+    {
+      timeout: 60_000,
+    },
+  );
   const h = await harness();
-  assert.equal(h.error, undefined, `harness page failed: ${h.error ?? ""} ${consoleErrors.join("; ")}`);
+  assert.equal(
+    h.error,
+    undefined,
+    `harness page failed: ${h.error ?? ""} ${consoleErrors.join("; ")}`,
+  );
   if (SHOTS_IN_DOCS) {
     shots = join(REPO_ROOT, "docs/screenshots");
     await mkdir(shots, { recursive: true });
@@ -246,10 +282,14 @@ describe("plugin harness (not Grafana): built dist/module.js in Chromium against
     const js = await readFile(join(DIST_DIR, "module.js"), "utf8");
     const deps = /define\((\[[^\]]*\])/.exec(js)?.[1];
     assert.ok(deps, "module.js does not call define([...], factory)");
-    assert.deepEqual(
-      (JSON.parse(deps) as string[]).sort(),
-      ["@grafana/data", "@grafana/runtime", "@grafana/ui", "module", "react", "rxjs"],
-    );
+    assert.deepEqual((JSON.parse(deps) as string[]).sort(), [
+      "@grafana/data",
+      "@grafana/runtime",
+      "@grafana/ui",
+      "module",
+      "react",
+      "rxjs",
+    ]);
     await page.getByRole("heading", { name: "ConfigEditor" }).waitFor();
   });
 
@@ -257,7 +297,10 @@ describe("plugin harness (not Grafana): built dist/module.js in Chromium against
     const port = await freePort();
     const r = await saveAndTest(`http://127.0.0.1:${port}`, TOKEN);
     assert.equal(r.status, "error");
-    assert.match(r.message, new RegExp(`^Cannot reach the gateway at http://127\\.0\\.0\\.1:${port} \\(502`));
+    assert.match(
+      r.message,
+      new RegExp(`^Cannot reach the gateway at http://127\\.0\\.0\\.1:${port} \\(502`),
+    );
   });
 
   test("Save & test: a wrong token is named as refused (401)", async () => {
@@ -286,12 +329,15 @@ describe("plugin harness (not Grafana): built dist/module.js in Chromium against
   });
 
   test("whispers in Explore: log lines with timestamp, body, severity, labels", async () => {
-    await page.evaluate((r) => (window.harness.range = r), { from: T0 - 3_600_000, to: Date.now() });
+    await page.evaluate((r) => (window.harness.range = r), {
+      from: T0 - 3_600_000,
+      to: Date.now(),
+    });
     await page.getByRole("radio", { name: "Whispers" }).click();
     await nameFilter("namespace", "$namespace");
     const res = await runQuery("Run in Explore");
     assert.deepEqual(res.sent?.filters, { namespace: [ns] }, "template variable not substituted");
-    assert.equal(res.sent?.format, "logs");
+    assert.equal(res.sent.format, "logs");
     assert.equal(res.errors, undefined, JSON.stringify(res.errors));
     const f = res.data[0];
     assert.equal(f?.meta?.type, "log-lines");
@@ -309,7 +355,10 @@ describe("plugin harness (not Grafana): built dist/module.js in Chromium against
     assert.equal(f.length, 1);
     assert.equal(col(f, "timestamp")[0], Date.parse(iso(T0 - 5 * 60_000)));
     assert.equal(col(f, "severity")[0], "warning");
-    assert.match(String(col(f, "body")[0]), /^cpu-throttling on .+checkout-7d9f\/app: throttledPeriodsRatio=0\.62 ratio/);
+    assert.match(
+      String(col(f, "body")[0]),
+      /^cpu-throttling on .+checkout-7d9f\/app: throttledPeriodsRatio=0\.62 ratio/,
+    );
     assert.deepEqual(col(f, "labels")[0], {
       signal: "cpu-throttling",
       severity: "warning",
@@ -337,9 +386,12 @@ describe("plugin harness (not Grafana): built dist/module.js in Chromium against
     await page.getByRole("switch", { name: "Timelines" }).setChecked(true, { force: true });
     const res = await runQuery("Run as panel");
     assert.equal(res.sent?.type, "births");
-    assert.equal(res.sent?.timeline, true);
+    assert.equal(res.sent.timeline, true);
     assert.equal(res.errors, undefined, JSON.stringify(res.errors));
-    const table = res.data.find((f) => f.meta?.preferredVisualisationType === "table" && f.fields.some((x) => x.name === "podUID"));
+    const table = res.data.find(
+      (f) =>
+        f.meta?.preferredVisualisationType === "table" && f.fields.some((x) => x.name === "podUID"),
+    );
     assert.ok(table, JSON.stringify(res.data.map((f) => f.name)));
     assert.deepEqual(col(table, "pod"), ["web-0"]);
     const timeline = res.data.find((f) => f !== table);
@@ -363,7 +415,7 @@ describe("plugin harness (not Grafana): built dist/module.js in Chromium against
     const res = await runQuery("Run as panel");
     const stat = await cg.cpuStat();
     assert.deepEqual(res.sent?.filters, { cgroup: [cg.path] });
-    assert.equal(res.sent?.signal, "cpu-throttling");
+    assert.equal(res.sent.signal, "cpu-throttling");
     assert.equal(res.errors, undefined, JSON.stringify(res.errors));
     assert.equal(res.data.length, 1, JSON.stringify(res.data.map((f) => f.fields[1]?.labels)));
     const f = res.data[0];
@@ -373,12 +425,16 @@ describe("plugin harness (not Grafana): built dist/module.js in Chromium against
     const vs = value.values as number[];
     assert.ok(vs.length >= 3, `too few points: ${JSON.stringify(vs)}`);
     for (const v of vs) assert.ok(v >= 0 && v <= 1, `ratio out of range: ${v}`);
-    const kernelRatio = (stat.nrThrottled - statBefore.nrThrottled) / (stat.nrPeriods - statBefore.nrPeriods);
+    const kernelRatio =
+      (stat.nrThrottled - statBefore.nrThrottled) / (stat.nrPeriods - statBefore.nrPeriods);
     assert.ok(kernelRatio > 0.8, `the kernel did not throttle: ${JSON.stringify(stat)}`);
     // One point per second (10 CFS periods each) is noisy on a crowded machine:
     // compare the points' mean with the kernel's ratio over the whole load.
     const mean = vs.reduce((a, b) => a + b, 0) / vs.length;
-    assert.ok(Math.abs(mean - kernelRatio) < 0.15, `plugin frames ${mean} vs kernel ${kernelRatio}`);
+    assert.ok(
+      Math.abs(mean - kernelRatio) < 0.15,
+      `plugin frames ${mean} vs kernel ${kernelRatio}`,
+    );
     await shot("#frames", "plugin-frames-signal.png");
   });
 
@@ -397,7 +453,10 @@ describe("plugin harness (not Grafana): built dist/module.js in Chromium against
     await page.getByRole("radio", { name: "Annotations" }).click();
     await nameFilter("cgroup", "");
     await nameFilter("namespace", "$namespace");
-    await page.evaluate((r) => (window.harness.range = r), { from: T0 - 3_600_000, to: Date.now() });
+    await page.evaluate((r) => (window.harness.range = r), {
+      from: T0 - 3_600_000,
+      to: Date.now(),
+    });
     const res = await runQuery("Run as panel");
     const f = res.data[0];
     assert.deepEqual(col(f, "time"), [Date.parse(iso(T0 - 10 * 60_000))]);
@@ -405,22 +464,32 @@ describe("plugin harness (not Grafana): built dist/module.js in Chromium against
     assert.deepEqual(col(f, "title"), ["warning: cpu-throttling"]);
     assert.ok((col(f, "tags")[0] as string[]).includes(`namespace:${ns}`));
     const h = await harness();
-    assert.match(h.requests.at(-1)?.url ?? "", new RegExp(`/gateway/api/v1/annotations\\?from=\\d+&to=\\d+&namespace=${ns}$`));
+    assert.match(
+      h.requests.at(-1)?.url ?? "",
+      new RegExp(`/gateway/api/v1/annotations\\?from=\\d+&to=\\d+&namespace=${ns}$`),
+    );
   });
 
   test("pixie: the gateway's 501 is shown on that query", async () => {
     await page.getByRole("radio", { name: "Pixie" }).click();
-    await page.getByRole("textbox", { name: "PxL script" }).fill("px.display(px.DataFrame('conn_stats'))");
+    await page
+      .getByRole("textbox", { name: "PxL script" })
+      .fill("px.display(px.DataFrame('conn_stats'))");
     const res = await runQuery("Run as panel");
     assert.equal(res.data.length, 0);
     assert.equal(res.errors?.[0]?.status, 501);
-    assert.match(res.errors[0]?.message ?? "", /Pixie not configured/);
+    assert.match(res.errors[0].message ?? "", /Pixie not configured/);
   });
 
   test("variables: namespaces and pods from the gateway", async () => {
     const namespaces = await page.evaluate(() => window.harness.metricFindQuery?.("namespaces"));
-    assert.ok(namespaces?.some((v) => v.text === ns), JSON.stringify(namespaces));
-    const pods = await page.evaluate(() => window.harness.metricFindQuery?.("pods?namespace=$namespace"));
+    assert.ok(
+      namespaces?.some((v) => v.text === ns),
+      JSON.stringify(namespaces),
+    );
+    const pods = await page.evaluate(() =>
+      window.harness.metricFindQuery?.("pods?namespace=$namespace"),
+    );
     assert.deepEqual(pods?.map((v) => v.text).sort(), ["checkout-7d9f", "web-0"]);
   });
 });

@@ -58,7 +58,10 @@ async function file(res: ServerResponse, dir: string, rel: string) {
 }
 
 // Grafana's page carries uPlot's stylesheet; without it the Sparkline's canvas is not laid out.
-const UPLOT_CSS = readFileSync(createRequire(import.meta.url).resolve("uplot/dist/uPlot.min.css"), "utf8");
+const UPLOT_CSS = readFileSync(
+  createRequire(import.meta.url).resolve("uplot/dist/uPlot.min.css"),
+  "utf8",
+);
 
 const PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"><title>kernel-gossip plugin harness (not Grafana)</title>
@@ -79,10 +82,13 @@ export function interpolateRoute(
   jsonData: Record<string, unknown>,
   secure: Record<string, string>,
 ): string {
-  return text.replace(/\{\{\s*\.(JsonData|SecureJsonData)\.(\w+)\s*\}\}/g, (_m, scope, key: string) => {
-    const v = scope === "JsonData" ? jsonData[key] : secure[key];
-    return typeof v === "string" || typeof v === "number" ? String(v) : "";
-  });
+  return text.replace(
+    /\{\{\s*\.(JsonData|SecureJsonData)\.(\w+)\s*\}\}/g,
+    (_m, scope, key: string) => {
+      const v = scope === "JsonData" ? jsonData[key] : secure[key];
+      return typeof v === "string" || typeof v === "number" ? String(v) : "";
+    },
+  );
 }
 
 const body = (req: IncomingMessage) =>
@@ -93,9 +99,15 @@ const body = (req: IncomingMessage) =>
     req.on("error", reject);
   });
 
-function send(res: ServerResponse, status: number, type: string, data: string | Buffer) {
+/** Answers and returns the response (so handlers can `return send(...)`). */
+function send(
+  res: ServerResponse,
+  status: number,
+  type: string,
+  data: string | Buffer,
+): ServerResponse {
   res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
-  res.end(data);
+  return res.end(data);
 }
 
 export async function startHarnessServer(opts: {
@@ -108,7 +120,7 @@ export async function startHarnessServer(opts: {
   ) as PluginJson;
   const uid = "kg-harness";
   let jsonData: Record<string, unknown> = {};
-  let secure: Record<string, string> = {};
+  const secure: Record<string, string> = {};
   const proxied: HarnessServer["proxied"] = [];
   const proxyPrefix = `/api/datasources/proxy/uid/${uid}/`;
 
@@ -131,7 +143,7 @@ export async function startHarnessServer(opts: {
       const up = await fetch(target, {
         method: req.method ?? "GET",
         headers,
-        ...(payload ? { body: payload } : {}),
+        ...(payload ? { body: new Uint8Array(payload) } : {}),
       });
       const buf = Buffer.from(await up.arrayBuffer());
       proxied.push({
@@ -144,7 +156,12 @@ export async function startHarnessServer(opts: {
     } catch (err) {
       proxied.push({ method: req.method ?? "GET", url: target, status: 502, bearer: false });
       // What Grafana's proxy answers when the upstream cannot be reached.
-      send(res, 502, "application/json", JSON.stringify({ message: `Bad Gateway: ${String(err)}` }));
+      send(
+        res,
+        502,
+        "application/json",
+        JSON.stringify({ message: `Bad Gateway: ${String(err)}` }),
+      );
     }
   }
 
@@ -196,4 +213,3 @@ export async function startHarnessServer(opts: {
       }),
   };
 }
-

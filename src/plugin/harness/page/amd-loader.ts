@@ -17,7 +17,9 @@ export function loadAmdModule(uri: string): Promise<Record<string, unknown>> {
             return { uri };
           }
           if (!(d in SHARED_MODULES)) {
-            throw new Error(`harness AMD loader: ${uri} needs "${d}", which the harness does not provide`);
+            throw new Error(
+              `harness AMD loader: ${uri} needs "${d}", which the harness does not provide`,
+            );
           }
           return SHARED_MODULES[d];
         });

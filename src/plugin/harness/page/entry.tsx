@@ -114,10 +114,16 @@ class FrameBoundary extends React.Component<{ children: React.ReactNode }, { err
     return { error: err instanceof Error ? err.message : String(err) };
   }
   componentDidCatch(err: unknown) {
-    harness.renderErrors.push(err instanceof Error ? `${err.message}\n${err.stack ?? ""}` : String(err));
+    harness.renderErrors.push(
+      err instanceof Error ? `${err.message}\n${err.stack ?? ""}` : String(err),
+    );
   }
   render() {
-    return this.state.error ? <Alert severity="error" title={`render error: ${this.state.error}`} /> : this.props.children;
+    return this.state.error ? (
+      <Alert severity="error" title={`render error: ${this.state.error}`} />
+    ) : (
+      this.props.children
+    );
   }
 }
 
@@ -209,15 +215,28 @@ function App({ plugin, cfg }: { plugin: Plugin; cfg: HarnessConfig }) {
     const res = await fetch(`/harness/datasource`, {
       method: "PUT",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonData: settings.jsonData, secureJsonData: settings.secureJsonData }),
+      body: JSON.stringify({
+        jsonData: settings.jsonData,
+        secureJsonData: settings.secureJsonData,
+      }),
     });
-    const saved = (await res.json()) as { jsonData: object; secureJsonFields: Record<string, boolean> };
+    const saved = (await res.json()) as {
+      jsonData: object;
+      secureJsonFields: Record<string, boolean>;
+    };
     harness.settingsSeenByBrowser = saved;
-    setSettings({ ...settings, jsonData: saved.jsonData, secureJsonFields: saved.secureJsonFields, secureJsonData: {} } as DataSourceSettings);
+    setSettings({
+      ...settings,
+      jsonData: saved.jsonData,
+      secureJsonFields: saved.secureJsonFields,
+      secureJsonData: {},
+    } as DataSourceSettings);
     const created = new plugin.DataSourceClass(instance(saved.jsonData));
     setDs(created);
     harness.metricFindQuery = (q: unknown) =>
-      created.metricFindQuery ? created.metricFindQuery(q, {}) : Promise.reject(new Error("no metricFindQuery"));
+      created.metricFindQuery
+        ? created.metricFindQuery(q, {})
+        : Promise.reject(new Error("no metricFindQuery"));
     const result = await created.testDatasource();
     harness.testResult = result;
     setTestResult(result);

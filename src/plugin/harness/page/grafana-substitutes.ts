@@ -85,6 +85,9 @@ export function installSubstitutes(variables: Record<string, string | string[]>)
     containsTemplate: (t?: string) => /\$\w+|\$\{\w+\}/.test(t ?? ""),
     updateTimeRange: () => undefined,
     replace: (text?: string, scoped?: ScopedVars) =>
-      (text ?? "").replace(/\$\{(\w+)\}|\$(\w+)/g, (m, a?: string, b?: string) => value(a ?? b ?? "", scoped) ?? m),
+      (text ?? "").replace(
+        /\$\{(\w+)\}|\$(\w+)/g,
+        (m, a?: string, b?: string) => value(a ?? b ?? "", scoped) ?? m,
+      ),
   } as unknown as TemplateSrv);
 }
