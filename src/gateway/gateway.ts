@@ -47,7 +47,7 @@ export function createSources(
   return {
     whispers: createWhisperSource(kc, { onError }),
     births: createBirthSource(kc, { onError }),
-    pixie: createPixieSource(),
+    pixie: createPixieSource(config.pixie),
     ...(signals ? { signals } : {}),
     ...(config.observers.length ? { events: createObserverEvents(config.observers, onError) } : {}),
   };

@@ -12,7 +12,14 @@ import { Value } from "@sinclair/typebox/value";
 export const SCRIPTS_DIR = join(dirname(fileURLToPath(import.meta.url)), "scripts");
 
 /** Pixie's column data types (px.api.vizierpb.DataType names). */
-export const PIXIE_TYPES = ["BOOLEAN", "INT64", "UINT128", "FLOAT64", "STRING", "TIME64NS"] as const;
+export const PIXIE_TYPES = [
+  "BOOLEAN",
+  "INT64",
+  "UINT128",
+  "FLOAT64",
+  "STRING",
+  "TIME64NS",
+] as const;
 export type PixieType = (typeof PIXIE_TYPES)[number];
 
 const Column = Type.Object(

@@ -83,7 +83,10 @@ test("tables.json cites where Pixie defines each table", () => {
 
 test("every script file is in the manifest, and every manifest file exists", () => {
   const files = readdirSync(SCRIPTS_DIR).filter((f) => f.endsWith(".pxl"));
-  const named = [...manifest.values()].flatMap((s) => [s.file, ...(s.export ? [s.export.file] : [])]);
+  const named = [...manifest.values()].flatMap((s) => [
+    s.file,
+    ...(s.export ? [s.export.file] : []),
+  ]);
   assert.deepEqual([...files].sort(), [...named].sort());
 });
 
@@ -92,8 +95,16 @@ for (const s of manifest.values()) {
     const text = readFileSync(join(SCRIPTS_DIR, s.file), "utf8");
     const r = analyse(s.file);
     checkSources(s.file, r);
-    assert.deepEqual(r.functions[s.function], s.args, `${s.file}: ${s.function}(${s.args.join(", ")})`);
-    assert.deepEqual(r.returns[s.function], s.columns.map((c) => c.name), `${s.file} returns`);
+    assert.deepEqual(
+      r.functions[s.function],
+      s.args,
+      `${s.file}: ${s.function}(${s.args.join(", ")})`,
+    );
+    assert.deepEqual(
+      r.returns[s.function],
+      s.columns.map((c) => c.name),
+      `${s.file} returns`,
+    );
     assert.deepEqual(headerColumns(text), plain(s.columns), `${s.file} header vs manifest`);
     assert.match(text, new RegExp(`^# output: ${s.function}$`, "m"));
     for (const l of s.labels) assert.ok(s.columns.some((c) => c.name === l && c.type === "STRING"));

@@ -8,6 +8,7 @@ import type { Query, QueryResult } from "../schemas.ts";
 import { SourceError, type Filters, type RangeRequest } from "../sources/source.ts";
 import { birthsFrame, selectBirths, timelineFrame } from "./births.ts";
 import type { GatewayContext } from "./context.ts";
+import { pixieFrames } from "./pixie.ts";
 import { signalFrames } from "./signal.ts";
 import { truthFrame } from "./truth.ts";
 import { selectWhispers, whisperLogsFrame, whispersFrame } from "./whispers.ts";
@@ -57,6 +58,12 @@ export function checkLimits(queries: Query[], limits: Limits): LimitError | unde
       return {
         field: `${at}.maxDataPoints`,
         message: `maxDataPoints above the limit of ${limits.maxDataPoints}`,
+      };
+    }
+    if (q.type === "pixie" && (q.script === undefined) === (q.pxl === undefined)) {
+      return {
+        field: `${at}.script`,
+        message: "give exactly one of script (a shipped script) or pxl",
       };
     }
     if (q.type === "signal") {
@@ -122,9 +129,23 @@ async function framesOf(ctx: GatewayContext, q: Query): Promise<Frame[]> {
       if (q.timeline) frames.push(...rows.map((b) => timelineFrame(q.refId, b)));
       return frames;
     }
-    case "pixie":
-      await sources.pixie.run(q.script, range);
-      return [];
+    case "pixie": {
+      const result = await sources.pixie.run(
+        {
+          ...(q.script ? { script: q.script } : {}),
+          ...(q.pxl ? { pxl: q.pxl } : {}),
+          ...(q.cluster ? { cluster: q.cluster } : {}),
+        },
+        range,
+      );
+      const def = q.script ? sources.pixie.scripts.get(q.script) : undefined;
+      return pixieFrames(q.refId, result, {
+        def,
+        format: q.format ?? (def ? "series" : "table"),
+        stepMs: range.stepMs,
+        filters: q.filters,
+      });
+    }
   }
 }
 
