@@ -8,6 +8,7 @@ import type { Query, QueryResult } from "../schemas.ts";
 import { SourceError, type Filters, type RangeRequest } from "../sources/source.ts";
 import { birthsFrame, selectBirths, timelineFrame } from "./births.ts";
 import type { GatewayContext } from "./context.ts";
+import { otlpSignalSeries } from "../otlp/signals.ts";
 import { pixieFrames } from "./pixie.ts";
 import { signalFrames } from "./signal.ts";
 import { truthFrame } from "./truth.ts";
@@ -110,9 +111,19 @@ async function framesOf(ctx: GatewayContext, q: Query): Promise<Frame[]> {
     maxRows: config.limits.maxRows,
   };
   switch (q.type) {
-    case "signal":
-      if (!sources.signals) throw NO_SIGNALS;
-      return signalFrames(q.refId, q.signal, sources.signals, labelFilters(q), range);
+    case "signal": {
+      // Pixie's numbers for the same pods, pushed over OTLP, sit beside the kernel's.
+      const pushed = otlpSignalSeries(
+        q.signal,
+        sources.otlpSignals,
+        sources.otlp,
+        labelFilters(q),
+        range,
+        config.otlp.intervalMs,
+      );
+      if (!sources.signals && !pushed.length) throw NO_SIGNALS;
+      return signalFrames(q.refId, q.signal, sources.signals, labelFilters(q), range, pushed);
+    }
     case "truth-vs-metrics":
       if (!sources.signals) throw NO_SIGNALS;
       return [

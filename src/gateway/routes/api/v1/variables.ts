@@ -99,6 +99,7 @@ export default function variables(app: App, ctx: GatewayContext) {
       for (const t of tuples) {
         if (keys.every((k) => accepts(f[k], t[k]))) add(t[label]);
       }
+      for (const v of ctx.sources.otlp.labelValues(label, f)) add(v);
       const errors: { source: string; message: string }[] = [];
       if (ctx.sources.signals) {
         try {
