@@ -8,6 +8,8 @@
 // user scripts off) come back per query. It cannot prove that Pixie's engine
 // computes these rows from these scripts.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { readFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -381,5 +383,108 @@ describe("pixie pull path (substitute Vizier over TLS)", () => {
     const span = BigInt(args[1]?.value ?? "0") - BigInt(args[0]?.value ?? "0");
     assert.equal(span, 15n * 60n * 1_000_000_000n);
     assert.ok(gw);
+  });
+});
+
+// Pixie's own Python client (pxapi, PyPI) as a CONTRACT PEER of the substitute:
+// pxapi uses Pixie's real generated protobufs, so if it reads back exactly the
+// tables the substitute streamed, and the substitute reads pxapi's request, the
+// substitute follows Pixie's wire format — which is what makes the gateway
+// tests above meaningful. It cannot prove Pixie Cloud's routing or PxL itself.
+export const PXAPI = "pxapi==0.9.0";
+const VENV = join(process.env.KG_CACHE ?? "/var/cache/kernel-gossip", "pxapi-venv");
+
+const run = (cmd: string, args: string[], input?: string) =>
+  new Promise<{ code: number; out: string; err: string }>((resolve) => {
+    const child = execFile(
+      cmd,
+      args,
+      { timeout: 600_000, maxBuffer: 16 * 1024 * 1024 },
+      (e, out, err) =>
+        resolve({ code: e ? (typeof e.code === "number" ? e.code : 1) : 0, out, err }),
+    );
+    if (input !== undefined) child.stdin?.end(input);
+  });
+
+/** A venv with pxapi (cached under KG_CACHE); the reason when it cannot be made. */
+async function pxapiPython(): Promise<{ python?: string; why?: string }> {
+  const python = join(VENV, "bin", "python");
+  if (!existsSync(python)) {
+    const v = await run("python3", ["-m", "venv", VENV]);
+    if (v.code !== 0) return { why: `python3 -m venv failed: ${v.err.slice(-300)}` };
+  }
+  if ((await run(python, ["-c", "import pxapi"])).code === 0) return { python };
+  const pip = await run(python, ["-m", "pip", "install", "--quiet", PXAPI]);
+  if ((await run(python, ["-c", "import pxapi"])).code === 0) return { python };
+  return { why: `pip install ${PXAPI} failed (${pip.code}): ${pip.err.slice(-500)}` };
+}
+
+describe("contract peer: Pixie's Python client (pxapi) against the substitute Vizier", () => {
+  let py: { python?: string; why?: string };
+  const peer = async (key: string, pxl: string, tables: Record<string, string[]>) => {
+    const r = await run(
+      py.python ?? "",
+      [
+        join(import.meta.dirname, "pixie", "pxapi_peer.py"),
+        vizier.address.replace("127.0.0.1", "localhost"),
+        caFile,
+        key,
+        CLUSTER,
+        JSON.stringify(tables),
+      ],
+      pxl,
+    );
+    assert.equal(r.code, 0, r.err);
+    return JSON.parse(r.out) as {
+      tables?: Record<string, (string | number | boolean)[][]>;
+      error?: string;
+    };
+  };
+
+  before(async () => {
+    py = await pxapiPython();
+  });
+
+  test("pxapi reads every column type back exactly as the substitute streamed it", async (t) => {
+    if (!py.python) {
+      t.skip(`pxapi unavailable: ${py.why ?? ""}`);
+      return;
+    }
+    const before = vizier.requests.length;
+    const pxl = "import px\npx.display(px.DataFrame('process_stats'))\n";
+    const r = await peer(KEY, pxl, {
+      all_types: ALL_TYPES.columns.map((c) => c.name),
+      second: ["service"],
+    });
+    assert.equal(r.error, undefined);
+    const uuid = (high: bigint, low: bigint) => {
+      const h = ((high << 64n) | low).toString(16).padStart(32, "0");
+      return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    };
+    const want = ALL_TYPES.rows.map((row) =>
+      row.map((c, i) => {
+        const col = ALL_TYPES.columns[i];
+        if (typeof c === "object") return uuid(BigInt(c.high), BigInt(c.low));
+        if (col?.type === "INT64" || col?.type === "TIME64NS") return String(c);
+        return c;
+      }),
+    );
+    assert.deepEqual(r.tables?.all_types, want);
+    assert.deepEqual(r.tables.second, [["shop/front"]]);
+    const seen = vizier.requests[before];
+    assert.equal(seen?.apiKey, KEY);
+    assert.equal(seen.request.query_str, pxl);
+    assert.equal(seen.request.cluster_id, CLUSTER);
+  });
+
+  test("pxapi sees the substitute's errors as Pixie's: bad key, compiler error with line", async (t) => {
+    if (!py.python) {
+      t.skip(`pxapi unavailable: ${py.why ?? ""}`);
+      return;
+    }
+    const bad = await peer("wrong-key", "import px\n", { x: [] });
+    assert.match(bad.error ?? "", /UNAUTHENTICATED|invalid API key/);
+    const script = await peer(KEY, "import px\nx = 1\nsyntax_error_here\n", { x: [] });
+    assert.match(script.error ?? "", /PxL, line 3.*name 'syntax_error_here' is not defined/s);
   });
 });

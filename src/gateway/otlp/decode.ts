@@ -63,10 +63,14 @@ function obj(v: unknown, at: string): Obj {
   if (!isObj(v)) throw new PayloadError(`${at} must be an object`);
   return v;
 }
-function arr(v: unknown, at: string): unknown[] {
+/** A repeated field: absent is empty; each element must be an object (a message). */
+function arr(v: unknown, at: string): Obj[] {
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) throw new PayloadError(`${at} must be an array`);
-  return v;
+  v.forEach((e, i) => {
+    if (!isObj(e)) throw new PayloadError(`${at}[${i}] must be an object`);
+  });
+  return v as Obj[];
 }
 /** int64/fixed64 as JSON string or number, or protobufjs' decimal string. */
 function int(v: unknown, at: string): number | undefined {
@@ -115,7 +119,8 @@ export function readRequest(req: unknown): Decoded {
     out.rejected += n;
     if (!out.reasons.includes(why)) out.reasons.push(why);
   };
-  const rms = arr(obj(req, "body").resourceMetrics, "resourceMetrics");
+  if (!isObj(req)) throw new PayloadError("body must be an ExportMetricsServiceRequest object");
+  const rms = arr(req.resourceMetrics, "resourceMetrics");
   rms.forEach((rmRaw, ri) => {
     const rm = obj(rmRaw, `resourceMetrics[${ri}]`);
     const resource = attributes(

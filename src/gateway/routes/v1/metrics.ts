@@ -27,8 +27,13 @@ const PROTOBUF = "application/x-protobuf";
 const JSON_TYPE = "application/json";
 const INVALID_ARGUMENT = 3;
 
-const encodingOf = (req: FastifyRequest): Encoding =>
-  (req.headers["content-type"] ?? "").startsWith(PROTOBUF) ? "protobuf" : "json";
+const encodingOfHeader = (req: FastifyRequest): Encoding | undefined => {
+  const ct = req.headers["content-type"] ?? "";
+  if (ct.startsWith(PROTOBUF)) return "protobuf";
+  if (ct.startsWith(JSON_TYPE)) return "json";
+  return undefined;
+};
+const encodingOf = (req: FastifyRequest): Encoding => encodingOfHeader(req) ?? "json";
 
 const StatusSchema = Type.Object(
   { code: Type.Integer(), message: Type.String() },
@@ -127,7 +132,10 @@ export default function otlpMetrics(app: App, ctx: GatewayContext) {
                 schema: {
                   type: "object",
                   title: "ExportMetricsServiceRequest",
-                  properties: { resourceMetrics: { type: "array", items: { type: "object" } } },
+                  // proto3 JSON: null stands for an empty repeated field.
+                  properties: {
+                    resourceMetrics: { type: ["array", "null"], items: { type: "object" } },
+                  },
                 },
               },
               [PROTOBUF]: { schema: binary },
@@ -143,7 +151,26 @@ export default function otlpMetrics(app: App, ctx: GatewayContext) {
         } as never,
       },
       async (req, reply) => {
-        const decoded = req.body as Decoded;
+        const decoded = req.body as Decoded | undefined;
+        if (!decoded) {
+          // No body parser ran: no (or an empty) body. Empty is a valid empty request.
+          if (encodingOfHeader(req) === undefined) {
+            return reply
+              .code(415)
+              .header("content-type", JSON_TYPE)
+              .send(
+                encodeStatus(
+                  "json",
+                  INVALID_ARGUMENT,
+                  "Content-Type must be application/x-protobuf or application/json",
+                ),
+              );
+          }
+          return reply
+            .code(200)
+            .header("content-type", encodingOf(req) === "protobuf" ? PROTOBUF : JSON_TYPE)
+            .send(encodeResponse(encodingOf(req), 0, ""));
+        }
         const stored = ctx.sources.otlp.ingest(decoded.points);
         const rejected = decoded.rejected + stored.rejected;
         const reasons = [...decoded.reasons, ...stored.reasons];
