@@ -163,7 +163,10 @@ export function pixieFrames(
   const what = opts.def ? `pixie script ${opts.def.name} (${opts.def.file})` : "user PxL script";
   return result.tables.flatMap((t) => {
     const rows = selectedRows(t, opts.filters);
-    const meta = baseMeta(result, what, relationNotices(t, opts.def));
+    const notices = relationNotices(t, opts.def);
+    if (!t.complete)
+      notices.push(`table ${t.name}: the stream ended before its eos; rows may be missing`);
+    const meta = baseMeta(result, what, notices);
     const series =
       opts.format === "series" &&
       opts.def &&

@@ -148,6 +148,8 @@ export default function otlpMetrics(app: App, ctx: GatewayContext) {
             415: both(StatusSchema, "Content type or encoding not supported."),
             ...unauthorized,
           },
+          // Per-content-type bodies and responses are valid fastify/OpenAPI but outside
+          // the TypeBox provider's route types.
         } as never,
       },
       async (req, reply) => {
