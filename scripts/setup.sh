@@ -19,6 +19,8 @@ APT_PACKAGES=(
   iproute2 iptables runc busybox-static
   # certificates for the test API server, HTTP checks, benchmarks
   openssl curl jq linux-perf util-linux
+  # a venv for Pixie's Python client (pxapi), the contract peer in src/gateway/pixie.test.ts
+  python3-venv
 )
 
 step() { printf '\n==> %s\n' "$*" >&2; }
