@@ -21,6 +21,8 @@ APT_PACKAGES=(
   containerd containernetworking-plugins
   # certificates for the test API server, HTTP checks, benchmarks
   openssl curl jq linux-perf util-linux
+  # a venv for Pixie's Python client (pxapi), the contract peer in src/gateway/pixie.test.ts
+  python3-venv
 )
 
 step() { printf '\n==> %s\n' "$*" >&2; }
