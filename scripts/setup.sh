@@ -19,6 +19,8 @@ APT_PACKAGES=(
   iproute2 iptables runc busybox-static
   # certificates for the test API server, HTTP checks, benchmarks
   openssl curl jq linux-perf util-linux
+  # the terminal CLI's test runs `kernel-gossip watch` in a real terminal
+  tmux
 )
 
 step() { printf '\n==> %s\n' "$*" >&2; }

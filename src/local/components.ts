@@ -27,6 +27,7 @@ export interface Env {
   observerUrl?: string;
   operatorUrl?: string;
   prometheusUrl?: string;
+  gatewayUrl?: string;
   webhookToken: string;
   gatewayToken: string;
   workDir: string;
@@ -194,6 +195,7 @@ export async function gateway(env: Env): Promise<Running> {
     vars.KG_SCRAPE_INTERVAL_MS = "15000";
   }
   const s = await service("gateway", "src/gateway/main.ts", p, vars, env);
+  env.gatewayUrl = s.url;
   return {
     name: "gateway (the Grafana data source's query API)",
     lines: [
