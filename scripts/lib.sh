@@ -12,3 +12,4 @@ module_hash() {
 }
 etcd_dir() { echo "$KG_CACHE/etcd-$ETCD_VERSION-$(module_hash "$ROOT/tests/env/etcd-build")"; }
 kube_dir() { echo "$KG_CACHE/kubernetes-$KUBE_VERSION-$(module_hash "$ROOT/tests/env/kube-build")"; }
+helm_dir() { echo "$KG_CACHE/helm-$HELM_VERSION"; }
