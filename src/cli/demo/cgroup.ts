@@ -66,7 +66,10 @@ export async function demoCgroup(path: string, controllers: Controller[]): Promi
             // already gone
           }
         }
-        for (let i = 0; i < 50 && existsSync(d); i++) {
+        // The leaf waits for its killed tasks; a shared parent (another demo may
+        // still use it) gets one try.
+        const tries = d.endsWith(path) ? 50 : 1;
+        for (let i = 0; i < tries && existsSync(d); i++) {
           await rmdir(d).catch(() => new Promise((r) => setTimeout(r, 100)));
         }
       }
