@@ -37,7 +37,7 @@ async function until(what: string, timeoutMs: number, probe: () => boolean | Pro
 test(
   "kernel-gossip watch in tmux shows the whisper a real throttle demo provokes",
   { skip: process.getuid?.() !== 0 ? "needs root (BPF observer, cgroups)" : false },
-  async () => {
+  async (t) => {
     const dir = await mkdtemp(join(tmpdir(), "kg-cli-test-"));
     // A state file of our own: other runs of `./kg run` on this machine keep theirs.
     const env = { ...process.env, KG_STATE: join(dir, "state.json"), KG_OBSERVER_PROFILE: "debug" };
@@ -101,6 +101,8 @@ test(
       }).catch((err: unknown) => {
         throw new Error(`${String(err)}\nscreen:\n${last}\ndemo:\n${demoOut.text}`);
       });
+      // The screen as the test saw it, in the test report.
+      t.diagnostic(last);
       const line = row(last) ?? "";
       assert.match(line, /Active/, line);
       assert.match(line, /throttledPeriodsRatio=[\d.]+ ratio/, line);
