@@ -102,7 +102,7 @@ test(
         throw new Error(`${String(err)}\nscreen:\n${last}\ndemo:\n${demoOut.text}`);
       });
       // The screen as the test saw it, in the test report.
-      t.diagnostic(last);
+      for (const l of last.trimEnd().split("\n")) t.diagnostic(l);
       const line = row(last) ?? "";
       assert.match(line, /Active/, line);
       assert.match(line, /throttledPeriodsRatio=[\d.]+ ratio/, line);

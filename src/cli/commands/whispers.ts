@@ -7,6 +7,10 @@ import { table, type Column } from "../table.ts";
 
 const s = (v: unknown) => (typeof v === "string" ? v : typeof v === "number" ? String(v) : "");
 
+/** "ratio=0.6470588235294118 ratio" → "ratio=0.647 ratio": display only, units kept. */
+const short = (text: string) =>
+  text.replace(/\d+\.\d{4,}/g, (n) => String(Number(Number(n).toPrecision(3))));
+
 export const workloadOf = (w: Row) =>
   w.pod ? [w.namespace, w.pod, w.container].map(s).filter(Boolean).join("/") : s(w.cgroup);
 
@@ -18,7 +22,7 @@ export function whisperColumns(now: number): Column<Row>[] {
     { header: "PHASE", cell: (w) => s(w.phase) },
     { header: "WORKLOAD", cell: workloadOf, flex: true },
     { header: "SEEN", cell: (w) => `${s(w.occurrences)}×` },
-    { header: "KERNEL TRUTH", cell: (w) => s(w.kernelTruth), flex: true },
+    { header: "KERNEL TRUTH", cell: (w) => short(s(w.kernelTruth)), flex: true },
     { header: "ACTION", cell: (w) => s(w.action) },
   ];
 }
