@@ -230,6 +230,18 @@ for (const c of ["operator", "gateway"] as const) {
         await waitFor(`${c} bundle`, child, logPath, 60_000, () =>
           httpOk(`http://127.0.0.1:${port}/healthz`),
         );
+        // Ready means its Kubernetes client works from the bundle: the gateway's
+        // informers synced, the operator (no leader election) acting.
+        await waitFor(`${c} bundle ready`, child, logPath, 60_000, () =>
+          httpOk(`http://127.0.0.1:${port}/readyz`),
+        );
+        if (c === "gateway") {
+          const res = await fetch(`http://127.0.0.1:${port}/openapi.json`, {
+            headers: { authorization: "Bearer image-test" },
+          });
+          assert.equal(res.status, 200);
+          assert.match(await res.text(), /"openapi":"3\.1/);
+        }
       } finally {
         await stopChild(child);
       }
