@@ -27,6 +27,7 @@ export interface Env {
   observerUrl?: string;
   operatorUrl?: string;
   prometheusUrl?: string;
+  gatewayUrl?: string;
   webhookToken: string;
   gatewayToken: string;
   workDir: string;
@@ -199,6 +200,7 @@ export async function gateway(env: Env): Promise<Running> {
     vars.KG_OPERATOR_TOKEN = env.webhookToken;
   }
   const s = await service("gateway", "src/gateway/main.ts", p, vars, env);
+  env.gatewayUrl = s.url;
   return {
     name: "gateway (the Grafana data source's query API)",
     lines: [
