@@ -108,6 +108,16 @@ test(
       assert.match(line, /throttledPeriodsRatio=[\d.]+ ratio/, line);
       // The kernel event the whisper came from is on screen too.
       assert.match(last, new RegExp(`throttle_episode\\s+${cgroup.replace(/[/-]/g, "\\$&")}`));
+      // The one-shot commands read the same stack.
+      const cli = (args: string[]) =>
+        run(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+          cwd: REPO_ROOT,
+          env,
+        }).then((r) => r.stdout);
+      assert.match(await cli(["whispers"]), new RegExp(`cpu-throttling .*${cgroup}`));
+      const whispers = JSON.parse(await cli(["whispers", "--json"])) as { signal: string }[];
+      assert.ok(whispers.some((w) => w.signal === "cpu-throttling"));
+      assert.match(await cli(["births"]), /^(no pod birth certificates|STARTED)/);
       // q quits the view and restores the terminal.
       await tmux(["send-keys", "-t", session, "q"]);
       await until("watch to quit", 10_000, async () => !(await screen()).includes("WHISPERS"));
