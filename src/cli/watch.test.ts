@@ -118,6 +118,14 @@ test(
       const whispers = JSON.parse(await cli(["whispers", "--json"])) as { signal: string }[];
       assert.ok(whispers.some((w) => w.signal === "cpu-throttling"));
       assert.match(await cli(["births"]), /^(no pod birth certificates|STARTED)/);
+      // Without an observer URL, watch takes kernel events from the gateway's stream.
+      const once = await run(
+        process.execPath,
+        ["--import", "tsx", "src/cli/main.ts", "watch", "--once"],
+        { cwd: REPO_ROOT, env: { ...env, KG_OBSERVER_URL: "" } },
+      );
+      assert.match(once.stdout, /KERNEL EVENTS .*from gateway http:\/\/\S+\/api\/v1\/stream/);
+      assert.match(once.stdout, new RegExp(`cpu-throttling .*${cgroup}`));
       // q quits the view and restores the terminal.
       await tmux(["send-keys", "-t", session, "q"]);
       await until("watch to quit", 10_000, async () => !(await screen()).includes("WHISPERS"));
