@@ -17,8 +17,9 @@ APT_PACKAGES=(
   prometheus prometheus-alertmanager chromium
   # scenario tests: network namespaces, packet filters, containers
   iproute2 iptables runc busybox-static
-  # real test node (tests/env/node.ts): containerd + runc run pods, CNI bridge plugins
-  containerd containernetworking-plugins
+  # real test node (tests/env/node.ts): containerd + runc run pods, CNI bridge plugins;
+  # strace for bench/node (an independent count of a pod start)
+  containerd containernetworking-plugins strace
   # certificates for the test API server, HTTP checks, benchmarks
   openssl curl jq linux-perf util-linux
 )
