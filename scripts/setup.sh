@@ -156,7 +156,7 @@ main() {
   go_build kubernetes "$ROOT/tests/env/kube-build" "$(kube_dir)" ./cmd/kube-apiserver ./cmd/kubectl
   # Real test node (tests/env/node.ts): kubelet from its own wrapper module.
   go_build kubelet "$ROOT/tests/env/kubelet-build" "$(kubelet_dir)" ./cmd/kubelet
-  step "setup complete: etcd $(etcd_dir)/etcd, kube-apiserver and kubectl in $(kube_dir)"
+  step "setup complete: etcd $(etcd_dir)/etcd, kube-apiserver and kubectl in $(kube_dir), kubelet in $(kubelet_dir)"
 }
 
 main "$@"
