@@ -17,6 +17,7 @@ const PROBES: &[&str] = &[
     "netdrop",
     "tcp",
     "memreclaim",
+    "birth",
     "probe_types",
 ];
 

@@ -89,6 +89,127 @@ pub struct CgroupChange {
     pub level: u32,
 }
 
+/// Who acted in one step of a birth timeline.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BirthActor {
+    Kubelet,
+    Runtime,
+    Kernel,
+    Container,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BirthCloseReason {
+    Entrypoint,
+    Timeout,
+    Shutdown,
+}
+
+/// One step of a birth timeline (TS `BirthStep`).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BirthStep {
+    /// Since the window's first event.
+    pub offset_microseconds: u64,
+    pub actor: BirthActor,
+    /// cgroup-created, cgroup-file-written, task-attached, namespace-created,
+    /// namespace-joined, fork, exec.
+    pub action: String,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comm: Option<String>,
+}
+
+/// One container of a birth (TS `BirthContainer`).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BirthContainer {
+    pub id: String,
+    pub cgroup: String,
+    pub sandbox: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entrypoint_offset_microseconds: Option<u64>,
+}
+
+/// Namespaces created during a birth, by type (absent = none seen).
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct NamespacesCreated {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mnt: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uts: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipc: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<u64>,
+}
+
+impl NamespacesCreated {
+    /// Set by index in birth.h order (mnt, uts, ipc, pid, net, user, cgroup, time).
+    pub fn set(&mut self, index: usize, n: u64) {
+        let slot = match index {
+            0 => &mut self.mnt,
+            1 => &mut self.uts,
+            2 => &mut self.ipc,
+            3 => &mut self.pid,
+            4 => &mut self.net,
+            5 => &mut self.user,
+            6 => &mut self.cgroup,
+            _ => &mut self.time,
+        };
+        *slot = (n > 0).then_some(n);
+    }
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CgroupCreated {
+    /// Controller(s) of the v1 hierarchy ("cpu", "memory", "systemd"…) or "unified".
+    pub hierarchy: String,
+    pub path: String,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CgroupFileWrite {
+    /// Filesystem path of the control file.
+    pub path: String,
+    /// Bytes passed to write(2) (first 63), trailing newline removed.
+    pub value: String,
+}
+
+/// A pod (or bare container) start: one capture window (TS `BirthEvent`).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BirthEvent {
+    pub window_id: u64,
+    pub start: String,
+    pub complete: bool,
+    pub close_reason: BirthCloseReason,
+    pub duration_seconds: f64,
+    pub syscalls: u64,
+    pub forks: u64,
+    pub execs: u64,
+    pub namespaces_created: NamespacesCreated,
+    pub cgroups_created: Vec<CgroupCreated>,
+    pub cgroup_files_written: Vec<CgroupFileWrite>,
+    pub containers: Vec<BirthContainer>,
+    pub timeline: Vec<BirthStep>,
+    pub truncated: bool,
+}
+
 /// The event payload; `type` names the noun shared with the TS side.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 #[serde(tag = "type", content = "evidence", rename_all = "snake_case")]
@@ -99,6 +220,7 @@ pub enum Evidence {
     RetransmitBurst(RetransmitBurst),
     CgroupCreated(CgroupChange),
     CgroupRemoved(CgroupChange),
+    Birth(BirthEvent),
 }
 
 #[derive(Serialize)]

@@ -185,6 +185,17 @@ pub fn page_size() -> u64 {
     }
 }
 
+/// CLOCK_MONOTONIC in nanoseconds (the clock of bpf_ktime_get_ns()).
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
 /// Wall-clock time minus CLOCK_MONOTONIC, to turn bpf_ktime_get_ns() into
 /// Unix time.
 pub fn monotonic_to_unix_offset_ns() -> i128 {

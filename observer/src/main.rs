@@ -1,6 +1,7 @@
 //! kernel-gossip-observer: per-node agent turning kernel signals (eBPF
 //! tracepoints, cgroupfs) into per-workload Prometheus metrics and events.
 
+mod birth;
 mod cgroups;
 mod cpustat;
 mod doctor;
@@ -59,7 +60,7 @@ struct RunArgs {
     /// kubeconfig for pod names (in-cluster config is used when present).
     #[arg(long, env = "KG_KUBECONFIG")]
     kubeconfig: Option<PathBuf>,
-    /// Signals to collect: "all" or a comma list of cgroups,cpu,runqueue,oom,memory,drops,tcp.
+    /// Signals to collect: "all" or a comma list of cgroups,cpu,runqueue,oom,memory,drops,tcp,births.
     #[arg(long, env = "KG_SIGNALS", default_value = "all", value_parser = signals::parse_list)]
     signals: std::vec::Vec<signals::Signal>,
     /// Distinct workloads with their own series before folding into an overflow label.
@@ -74,6 +75,18 @@ struct RunArgs {
     /// Retransmits in one netns per interval that make a retransmit_burst event.
     #[arg(long, env = "KG_RETRANSMIT_BURST_THRESHOLD", default_value_t = 10)]
     retransmit_burst_threshold: u64,
+    /// Birth capture: grace after the last entrypoint exec before a window closes.
+    #[arg(long, env = "KG_BIRTH_GRACE_MS", default_value_t = 1000)]
+    birth_grace_ms: u64,
+    /// Birth capture: grace when only a pod's first (sandbox) container has started.
+    #[arg(long, env = "KG_BIRTH_SANDBOX_GRACE_MS", default_value_t = 5000)]
+    birth_sandbox_grace_ms: u64,
+    /// Birth capture: a window without an entrypoint closes incomplete after this long.
+    #[arg(long, env = "KG_BIRTH_TIMEOUT_MS", default_value_t = 60000)]
+    birth_timeout_ms: u64,
+    /// Birth capture: how long a container runtime's exec keeps syscall capture armed waiting for its cgroup.
+    #[arg(long, env = "KG_BIRTH_PREARM_MS", default_value_t = 5000)]
+    birth_prearm_ms: u64,
     /// Do not enable kernel BPF run-time statistics (saves ~2 clock reads per program run).
     #[arg(long, env = "KG_NO_BPF_STATS")]
     no_bpf_stats: bool,
@@ -117,6 +130,12 @@ fn main() {
                     drop_burst_threshold: a.drop_burst_threshold.max(1),
                     retransmit_burst_threshold: a.retransmit_burst_threshold.max(1),
                     sample_interval: Duration::from_millis(a.sample_interval_ms.max(100)),
+                    birth: birth::BirthSettings {
+                        grace: Duration::from_millis(a.birth_grace_ms),
+                        sandbox_grace: Duration::from_millis(a.birth_sandbox_grace_ms),
+                        timeout: Duration::from_millis(a.birth_timeout_ms.max(100)),
+                        prearm: Duration::from_millis(a.birth_prearm_ms),
+                    },
                 },
             };
             match run::run(opts) {

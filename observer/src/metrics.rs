@@ -149,6 +149,9 @@ impl Collector for ObserverCollector {
                 &ev,
             )?;
         }
+        if s.enabled(Signal::Births) {
+            self.births(&mut enc)?;
+        }
         self.self_metrics(&mut enc)?;
         s.last_scrape_ns
             .store(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
@@ -343,6 +346,80 @@ impl ObserverCollector {
         Ok(())
     }
 
+    fn births(&self, enc: &mut DescriptorEncoder) -> fmt::Result {
+        let s = &self.state;
+        let Ok(st) = s.birth_stats.lock().map(|b| b.clone()) else {
+            return Ok(());
+        };
+        let mut total = BTreeMap::new();
+        total.insert(vec![("complete", "true".to_string())], st.complete as f64);
+        total.insert(
+            vec![("complete", "false".to_string())],
+            st.incomplete as f64,
+        );
+        counters(
+            enc,
+            "kernel_gossip_births",
+            "Pod/container starts captured (windows closed), by whether the entrypoint exec was seen.",
+            None,
+            &total,
+        )?;
+        for (name, help, unit, h) in [
+            (
+                "kernel_gossip_birth_duration",
+                "First event of a capture window to its last entrypoint exec (to the close when incomplete).",
+                Some(&Unit::Seconds),
+                &st.duration,
+            ),
+            (
+                "kernel_gossip_birth",
+                "Syscalls made by the runtime and container processes during a capture window.",
+                None,
+                &st.syscalls,
+            ),
+        ] {
+            let name = if unit.is_none() {
+                format!("{name}_syscalls")
+            } else {
+                name.to_string()
+            };
+            let mut m = enc.encode_descriptor(&name, help, unit, MetricType::Histogram)?;
+            m.encode_histogram::<NoLabelSet>(h.sum, h.count, &h.buckets(), None)?;
+        }
+        let (open, dropped) = s
+            .births
+            .lock()
+            .map(|t| (t.open_windows(), t.dropped))
+            .unwrap_or((0, 0));
+        let one = |v: f64| -> BTreeMap<Labels, f64> { BTreeMap::from([(Vec::new(), v)]) };
+        gauges(
+            enc,
+            "kernel_gossip_birth_windows_open",
+            "Capture windows open now.",
+            None,
+            &one(open as f64),
+        )?;
+        counters(
+            enc,
+            "kernel_gossip_births_dropped",
+            "Births not captured because too many windows were open.",
+            None,
+            &one(dropped as f64),
+        )?;
+        let attached = s
+            .probes
+            .birth
+            .as_ref()
+            .is_some_and(|b| b.syscalls_attached());
+        gauges(
+            enc,
+            "kernel_gossip_birth_syscall_probe_attached",
+            "1 while the raw_tp/sys_enter program is attached (only while a window is open or a runtime just started).",
+            None,
+            &one(if attached { 1.0 } else { 0.0 }),
+        )
+    }
+
     fn self_metrics(&self, enc: &mut DescriptorEncoder) -> fmt::Result {
         let s = &self.state;
         let p = &s.probes;
@@ -355,6 +432,9 @@ impl ObserverCollector {
         }
         if let Some(o) = &p.oom {
             lost.insert(vec![("source", "oom".to_string())], o.lost() as f64);
+        }
+        if let Some(b) = &p.birth {
+            lost.insert(vec![("source", "birth".to_string())], b.lost() as f64);
         }
         counters(
             enc,
@@ -438,6 +518,13 @@ impl ObserverCollector {
         }
         if let Some(m) = &p.memreclaim {
             cache("bpf_memreclaim_cgroups", m.len());
+        }
+        if let Some(b) = &p.birth {
+            cache("bpf_birth_tracked", b.tracked_len());
+            cache(
+                "birth_pending_processes",
+                s.births.lock().map(|t| t.pending()).unwrap_or(0),
+            );
         }
         gauges(
             enc,

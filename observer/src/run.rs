@@ -14,6 +14,8 @@ use prometheus_client::registry::Registry;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
+use crate::birth::hierarchies::Hierarchies;
+use crate::birth::Tracker;
 use crate::cgroups::CgroupIndex;
 use crate::events::EventHub;
 use crate::host::{self, CgroupLayout};
@@ -152,6 +154,11 @@ pub fn load_probes(
                     t.attached.mode.to_string()
                 });
             }
+            Signal::Births => {
+                p.birth = note(&mut status, sig, probes::birth::load(cfg), |t| {
+                    t.attached.mode.to_string()
+                });
+            }
             Signal::Tcp => {
                 p.tcp = note(&mut status, sig, probes::tcp::load(cfg), |t| {
                     t.attached.mode.to_string()
@@ -185,15 +192,35 @@ fn ringbuf_loop(state: Arc<State>) -> Result<()> {
         })?;
         any = true;
     }
+    // However this thread ends (stop, error, panic), close the birth windows
+    // and detach the syscall program.
+    struct BirthGuard(Arc<State>);
+    impl Drop for BirthGuard {
+        fn drop(&mut self) {
+            self.0.birth_shutdown();
+        }
+    }
+    let _guard = BirthGuard(state.clone());
+    if let Some(b) = &state.probes.birth {
+        let s = state.clone();
+        builder.add(&b.ringbuf, move |data: &[u8]| {
+            if let Some(r) = probes::birth::decode(data) {
+                s.on_birth_record(r);
+            }
+            0
+        })?;
+        any = true;
+    }
     if !any {
         return Ok(());
     }
     let rb = builder.build()?;
     while !state.stop.load(Ordering::Relaxed) {
         // EINTR during shutdown is fine; any other error is logged once per poll.
-        if let Err(e) = rb.poll(Duration::from_millis(200)) {
+        if let Err(e) = rb.poll(Duration::from_millis(100)) {
             tracing::debug!(error = %e, "ring buffer poll");
         }
+        state.birth_tick();
     }
     Ok(())
 }
@@ -216,6 +243,13 @@ pub fn run(opts: RunOpts) -> Result<()> {
         }
     }
     let index = CgroupIndex::scan(&layout);
+    let mono_offset_ns = host::monotonic_to_unix_offset_ns();
+    let birth_tracker = Tracker::new(
+        opts.settings.birth,
+        Hierarchies::detect(),
+        layout.cpu_hierarchy_id,
+        mono_offset_ns,
+    );
 
     let state = Arc::new(State {
         hub: EventHub::new(opts.settings.node.clone()),
@@ -233,7 +267,9 @@ pub fn run(opts: RunOpts) -> Result<()> {
         last_scrape_ns: AtomicU64::new(0),
         scrapes: AtomicU64::new(0),
         stop: AtomicBool::new(false),
-        mono_offset_ns: host::monotonic_to_unix_offset_ns(),
+        mono_offset_ns,
+        births: Mutex::new(birth_tracker),
+        birth_stats: Mutex::new(Default::default()),
     });
 
     let rb_state = state.clone();

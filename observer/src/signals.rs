@@ -15,6 +15,8 @@ pub enum Signal {
     Memory,
     Drops,
     Tcp,
+    /// Pod/container start capture windows (`birth` events).
+    Births,
 }
 
 pub const ALL: &[Signal] = &[
@@ -25,6 +27,7 @@ pub const ALL: &[Signal] = &[
     Signal::Memory,
     Signal::Drops,
     Signal::Tcp,
+    Signal::Births,
 ];
 
 impl Signal {
@@ -37,6 +40,7 @@ impl Signal {
             Signal::Memory => "memory",
             Signal::Drops => "drops",
             Signal::Tcp => "tcp",
+            Signal::Births => "births",
         }
     }
 }

@@ -6,12 +6,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::birth::stats::BirthStats;
+use crate::birth::{Closed, Tracker};
 use crate::cgroups::CgroupIndex;
 use crate::events::{CgroupChange, EventHub, Evidence, OomEvent};
-use crate::host::{CgroupLayout, Hierarchy};
+use crate::host::{self, CgroupLayout, Hierarchy};
 use crate::labels::{Labeler, Labels};
 use crate::names::PodNames;
 use crate::netns::NetnsResolver;
+use crate::probes::birth::BirthRecord;
 use crate::probes::{self, cgroup_events, oom};
 use crate::signals::Signal;
 use crate::workload::{self, Workload};
@@ -25,6 +28,7 @@ pub struct Probes {
     pub netdrop: Option<probes::netdrop::Netdrop>,
     pub tcp: Option<probes::tcp::Tcp>,
     pub memreclaim: Option<probes::memreclaim::Memreclaim>,
+    pub birth: Option<probes::birth::Birth>,
     pub stats: Option<probes::stats::StatsGuard>,
 }
 
@@ -50,6 +54,9 @@ impl Probes {
         if let Some(p) = &self.memreclaim {
             v.push(("memreclaim", &p.attached));
         }
+        if let Some(p) = &self.birth {
+            v.push(("birth", &p.attached));
+        }
         v
     }
 }
@@ -69,6 +76,7 @@ pub struct Settings {
     pub drop_burst_threshold: u64,
     pub retransmit_burst_threshold: u64,
     pub sample_interval: Duration,
+    pub birth: crate::birth::BirthSettings,
 }
 
 pub struct State {
@@ -91,6 +99,9 @@ pub struct State {
     pub stop: AtomicBool,
     /// Unix time minus CLOCK_MONOTONIC (for BPF timestamps).
     pub mono_offset_ns: i128,
+    /// Birth capture windows (fed by the ring-buffer thread).
+    pub births: Mutex<Tracker>,
+    pub birth_stats: Mutex<BirthStats>,
 }
 
 impl State {
@@ -222,5 +233,90 @@ impl State {
         tracing::info!(pid = r.pid, comm = %r.comm, cgroup = %w.cgroup, "oom kill");
         self.hub
             .publish(self.bpf_time(r.ts_ns), &w, Evidence::OomKill(ev));
+    }
+
+    /// A record from the birth probe: update the windows, then attach or
+    /// detach the syscall program to match.
+    pub fn on_birth_record(&self, r: BirthRecord) {
+        let Ok(mut t) = self.births.lock() else {
+            return;
+        };
+        let resolve = |h: u32, id: u64| -> Option<String> {
+            let idx = self.cgroups.read().ok()?;
+            self.layout
+                .hierarchies_for_id(h)
+                .into_iter()
+                .find_map(|hh| idx.path(hh, id).map(str::to_string))
+        };
+        t.on_record(r, host::monotonic_ns(), &resolve);
+        self.birth_sync(&mut t);
+    }
+
+    /// Close due windows (called after every ring-buffer poll).
+    pub fn birth_tick(&self) {
+        let Some(b) = &self.probes.birth else {
+            return;
+        };
+        let Ok(mut t) = self.births.lock() else {
+            return;
+        };
+        let closed = t.tick(host::monotonic_ns(), &|tgid| b.syscalls_of(tgid));
+        self.birth_sync(&mut t);
+        drop(t);
+        self.publish_births(closed);
+    }
+
+    /// Close every window as "shutdown" and detach the syscall program,
+    /// whatever state the tracker is in.
+    pub fn birth_shutdown(&self) {
+        let Some(b) = &self.probes.birth else {
+            return;
+        };
+        let closed = match self.births.lock() {
+            Ok(mut t) => {
+                let c = t.close_all(host::monotonic_ns(), &|tgid| b.syscalls_of(tgid));
+                for tgid in t.take_untrack() {
+                    b.untrack(tgid);
+                }
+                c
+            }
+            Err(_) => Vec::new(),
+        };
+        b.detach_syscalls();
+        self.publish_births(closed);
+    }
+
+    fn birth_sync(&self, t: &mut Tracker) {
+        let Some(b) = &self.probes.birth else {
+            return;
+        };
+        for tgid in t.take_untrack() {
+            b.untrack(tgid);
+        }
+        if t.needs_syscalls() {
+            if let Err(e) = b.attach_syscalls() {
+                tracing::warn!(error = %format!("{e:#}"), "birth: syscall program not attached; windows lack writes and syscall counts");
+            }
+        } else {
+            b.detach_syscalls();
+        }
+    }
+
+    fn publish_births(&self, closed: Vec<Closed>) {
+        for c in closed {
+            let w = self.enrich(workload::parse(&c.cgroup));
+            if let Ok(mut st) = self.birth_stats.lock() {
+                st.record(&c.event);
+            }
+            tracing::info!(
+                cgroup = %c.cgroup,
+                complete = c.event.complete,
+                duration_s = c.event.duration_seconds,
+                syscalls = c.event.syscalls,
+                "birth"
+            );
+            self.hub
+                .publish(SystemTime::now(), &w, Evidence::Birth(c.event));
+        }
     }
 }

@@ -215,7 +215,7 @@ fn raw_tp_fallback_serves_every_signal() {
     let _g = serial();
     let obs = Observer::start_with_env(&[], &[("KG_PROG_TYPE", "raw_tp")]);
     let health: serde_json::Value = serde_json::from_str(&obs.get("/healthz")).unwrap();
-    for sig in ["cgroups", "runqueue", "oom", "drops", "tcp"] {
+    for sig in ["cgroups", "runqueue", "oom", "drops", "tcp", "births"] {
         assert_eq!(health["signals"][sig], "raw_tp", "{health}");
     }
     runqueue_scenario(&obs);
@@ -653,7 +653,7 @@ fn doctor_reports_every_signal_available() {
     assert_eq!(report["required_ok"], true);
     let signals = report["signals"].as_array().unwrap();
     for name in [
-        "cgroups", "cpu", "runqueue", "oom", "memory", "drops", "tcp",
+        "cgroups", "cpu", "runqueue", "oom", "memory", "drops", "tcp", "births",
     ] {
         let s = signals
             .iter()

@@ -3,6 +3,7 @@
 //! kernel handles (links, map and program fds), which are Send + Sync, and
 //! drop the libbpf object.
 
+pub mod birth;
 pub mod cgroup_events;
 pub mod memreclaim;
 pub mod netdrop;
@@ -67,6 +68,16 @@ pub fn set_mode(obj: &mut OpenObject, mode: Mode) {
             Mode::TpBtf
         };
         p.set_autoload(variant == mode);
+    }
+}
+
+impl Attached {
+    pub fn new(mode: Mode, links: Vec<Link>, progs: Vec<(String, ProgramHandle)>) -> Self {
+        Attached {
+            mode,
+            _links: links,
+            progs,
+        }
     }
 }
 

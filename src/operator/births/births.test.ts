@@ -380,3 +380,61 @@ test("the gateway's births query reads the certificates the operator writes", as
     await source.stop();
   }
 });
+
+test("only the leader certifies births; a standby records nothing", async () => {
+  const ns = await kube.namespace("pbc-lease");
+  const uid = await createPod(ns, "led");
+  const withLease = (id: string) =>
+    testConfig(kube.kubeconfig, ns, (c) => {
+      c.leaderElection = { enabled: true, identity: id, leaseMs: 4_000, renewMs: 300 };
+      c.births = { enabled: true, maxAgeMs: 0, maxPerNamespace: 0, sweepIntervalMs: 3_600_000 };
+    });
+  const a = await startTestOperator(withLease("births-a"));
+  let b: RunningOperator | undefined;
+  try {
+    await eventually("a leads", () => Promise.resolve(a.isLeader() ? true : undefined));
+    b = await startTestOperator(withLease("births-b"));
+    await new Promise((r) => setTimeout(r, 1_000));
+    assert.equal(b.isLeader(), false);
+    const line = birthLine({ namespace: ns, pod: "led", podUID: uid }, birthEvidence(uid));
+    b.observerLine(line);
+    await b.birthsIdle();
+    assert.equal((await listPbc(ns)).length, 0, "the standby wrote nothing");
+    assert.equal(await metric(b.metrics.birthCertificates), 0);
+
+    await a.stop(); // releases the lease
+    const standby = b;
+    await eventually("b leads", () => Promise.resolve(standby.isLeader() ? true : undefined));
+    standby.observerLine(line);
+    await standby.birthsIdle();
+    const [c] = await listPbc(ns);
+    assert.deepEqual(
+      c?.metadata.ownerReferences?.map((o) => o.uid),
+      [uid],
+    );
+  } finally {
+    await a.stop();
+    await b?.stop();
+  }
+});
+
+test("a birth at every bound, with maximal strings, is still stored", async () => {
+  const ns = await kube.namespace("pbc-huge");
+  const uid = await createPod(ns, "huge");
+  const long = (i: number) => `/${"d".repeat(4000)}/${i}`;
+  const evidence = birthEvidence(uid, {
+    timeline: Array.from({ length: 600 }, (_, i) => ({
+      offsetMicroseconds: i,
+      actor: i === 599 ? ("container" as const) : ("runtime" as const),
+      action: "exec",
+      detail: "x".repeat(1024),
+    })),
+    cgroupsCreated: Array.from({ length: 256 }, (_, i) => ({ hierarchy: "memory", path: long(i) })),
+    cgroupFilesWritten: Array.from({ length: 512 }, (_, i) => ({ path: long(i), value: "1" })),
+  });
+  await feed(birthLine({ namespace: ns, pod: "huge", podUID: uid }, evidence));
+  const [c] = await listPbc(ns);
+  assert.equal(c?.spec.truncated, true);
+  assert.equal(c.status?.phase, "Complete");
+  assert.ok(c.spec.timeline.some((s) => s.actor === "container"));
+});

@@ -10,7 +10,14 @@ import {
   type PodBirthCertificate,
 } from "../../shared/model/pod-birth-certificate.ts";
 import { loadConfig } from "../config.ts";
-import { buildCertificate, buildStatus, certificateName, LIMITS, summary } from "./build.ts";
+import {
+  buildCertificate,
+  buildStatus,
+  certificateName,
+  LIMITS,
+  SIZE_BUDGET,
+  summary,
+} from "./build.ts";
 import { orphansToDelete } from "./retention.ts";
 import { birthEvidence } from "./testing.ts";
 
@@ -112,11 +119,11 @@ test("lists are cut at the CRD's maxItems, keeping the steps that matter, and fl
   ];
   const e = birthEvidence(UID, {
     timeline: [...forks, ...key],
-    cgroupsCreated: Array.from({ length: 70 }, (_, i) => ({
+    cgroupsCreated: Array.from({ length: 300 }, (_, i) => ({
       hierarchy: "memory",
       path: `/p/${i}`,
     })),
-    cgroupFilesWritten: Array.from({ length: 130 }, (_, i) => ({
+    cgroupFilesWritten: Array.from({ length: 600 }, (_, i) => ({
       path: `/p/${i}/memory.limit_in_bytes`,
       value: i === 0 ? "9".repeat(3000) : String(i),
     })),
@@ -125,8 +132,8 @@ test("lists are cut at the CRD's maxItems, keeping the steps that matter, and fl
   assertValid(c.spec);
   assert.equal(c.spec.truncated, true);
   assert.equal(c.spec.timeline.length, LIMITS.timeline);
-  assert.equal(c.spec.kernelStats.cgroupsCreated.length, 64);
-  assert.equal(c.spec.kernelStats.cgroupFilesWritten.length, 128);
+  assert.equal(c.spec.kernelStats.cgroupsCreated.length, 256);
+  assert.equal(c.spec.kernelStats.cgroupFilesWritten.length, 512);
   assert.equal(c.spec.kernelStats.cgroupFilesWritten[0]?.value.length, 1024);
   const offsets = c.spec.timeline.map((t) => t.offsetMicroseconds);
   assert.deepEqual(
@@ -147,6 +154,28 @@ test("lists are cut at the CRD's maxItems, keeping the steps that matter, and fl
     buildCertificate(input(birthEvidence(UID, { truncated: true }))).spec.truncated,
     true,
   );
+});
+
+test("a spec of maximal strings is cut to a size etcd stores, keeping the key steps", () => {
+  const long = (i: number) => `/${"d".repeat(4000)}/${i}`;
+  const e = birthEvidence(UID, {
+    timeline: [
+      ...Array.from({ length: 600 }, (_, i): BirthStep => ({
+        offsetMicroseconds: i,
+        actor: "runtime",
+        action: "fork",
+        detail: "x".repeat(1024),
+      })),
+      { offsetMicroseconds: 999, actor: "container", action: "exec", detail: "/bin/sh" },
+    ],
+    cgroupsCreated: Array.from({ length: 256 }, (_, i) => ({ hierarchy: "memory", path: long(i) })),
+    cgroupFilesWritten: Array.from({ length: 512 }, (_, i) => ({ path: long(i), value: "1" })),
+  });
+  const c = buildCertificate(input(e));
+  assertValid(c.spec);
+  assert.ok(JSON.stringify(c.spec).length <= SIZE_BUDGET, String(JSON.stringify(c.spec).length));
+  assert.equal(c.spec.truncated, true);
+  assert.ok(c.spec.timeline.some((t) => t.actor === "container" && t.detail === "/bin/sh"));
 });
 
 test("strings the API would refuse are made acceptable", () => {

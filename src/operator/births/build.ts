@@ -20,8 +20,8 @@ import {
 /** The CRD's bounds (src/shared/model/pod-birth-certificate.ts). */
 export const LIMITS = {
   timeline: 512,
-  cgroupsCreated: 64,
-  cgroupFilesWritten: 128,
+  cgroupsCreated: 256,
+  cgroupFilesWritten: 512,
   detail: 1024,
   path: 4096,
   hierarchy: 128,
@@ -127,16 +127,14 @@ function action(s: string): string {
 const KEY_ACTIONS = new Set(["cgroup-created", "cgroup-file-written", "namespace-created"]);
 const rank = (s: BirthStep) => (s.actor === "container" || KEY_ACTIONS.has(s.action) ? 0 : 1);
 
-function timeline(steps: BirthStep[], cut: Cut): TimelineEntry[] {
+function timeline(steps: BirthStep[], cut: Cut, max: number = LIMITS.timeline): TimelineEntry[] {
   const indexed = steps.map((s, i) => ({ s, i }));
   const byTime = (a: (typeof indexed)[0], b: (typeof indexed)[0]) =>
     a.s.offsetMicroseconds - b.s.offsetMicroseconds || a.i - b.i;
   let kept = indexed;
-  if (indexed.length > LIMITS.timeline) {
+  if (indexed.length > max) {
     cut.truncated = true;
-    kept = [...indexed]
-      .sort((a, b) => rank(a.s) - rank(b.s) || byTime(a, b))
-      .slice(0, LIMITS.timeline);
+    kept = [...indexed].sort((a, b) => rank(a.s) - rank(b.s) || byTime(a, b)).slice(0, max);
   }
   return kept.sort(byTime).map(({ s }) => ({
     offsetMicroseconds: s.offsetMicroseconds,
@@ -179,6 +177,28 @@ function kernelStats(e: BirthEvent, cut: Cut): KernelStats {
   };
 }
 
+/** Serialized spec size kept well below etcd's 1.5 MiB object limit. */
+export const SIZE_BUDGET = 1_000_000;
+
+// Item bounds alone allow ~4 MB of maximal strings: halve the heaviest part
+// (the timeline keeps its key steps) until the spec fits.
+function fitSize(spec: PodBirthCertificateSpec, steps: BirthStep[], cut: Cut) {
+  const size = (v: unknown) => JSON.stringify(v).length;
+  const k = spec.kernelStats;
+  while (size(spec) > SIZE_BUDGET) {
+    cut.truncated = true;
+    const parts = [size(spec.timeline), size(k.cgroupFilesWritten), size(k.cgroupsCreated)];
+    const heaviest = parts.indexOf(Math.max(...parts));
+    if (heaviest === 0) {
+      spec.timeline = timeline(steps, cut, Math.floor(spec.timeline.length / 2));
+    } else if (heaviest === 1) {
+      k.cgroupFilesWritten = k.cgroupFilesWritten.slice(0, k.cgroupFilesWritten.length >> 1);
+    } else {
+      k.cgroupsCreated = k.cgroupsCreated.slice(0, k.cgroupsCreated.length >> 1);
+    }
+  }
+}
+
 export function buildCertificate(input: BirthInput): BuiltCertificate {
   const e = input.evidence;
   const cut: Cut = { truncated: e.truncated };
@@ -196,6 +216,7 @@ export function buildCertificate(input: BirthInput): BuiltCertificate {
     kernelStats: kernelStats(e, cut),
     truncated: false,
   };
+  fitSize(spec, e.timeline, cut);
   spec.truncated = cut.truncated;
   const labels: Record<string, string> = { "app.kubernetes.io/managed-by": COMPONENT };
   const pod = labelValue(input.pod);

@@ -61,6 +61,7 @@ export function birthWriter(deps: BirthWriterDeps) {
   let retryTimer: NodeJS.Timeout | undefined;
   let sweepTimer: NodeJS.Timeout | undefined;
   let running = false;
+  let term = 0;
 
   const { metrics, log } = deps;
   const keyOf = (c: BuiltCertificate) => `${c.namespace}/${c.name}`;
@@ -230,9 +231,11 @@ export function birthWriter(deps: BirthWriterDeps) {
       running = true;
       pump();
       const every = deps.retention.sweepIntervalMs;
+      // A term per leadership: a sweep still running from an earlier term ends its loop.
+      const mine = ++term;
       const loop = async () => {
         await sweep();
-        if (running) sweepTimer = setTimeout(() => void loop(), every);
+        if (running && term === mine) sweepTimer = setTimeout(() => void loop(), every);
       };
       sweepTimer = setTimeout(() => void loop(), 0);
     },

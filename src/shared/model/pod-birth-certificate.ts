@@ -74,14 +74,16 @@ export const KernelStatsSchema = Type.Object({
     },
     { description: "Namespaces created during the capture, by type." },
   ),
+  // Bounds match the observer's per-window bounds (ADR 0017), so the list lengths the
+  // gateway shows as counts are the kernel's unless spec.truncated says otherwise.
   cgroupsCreated: Type.Array(
     Type.Object({
       hierarchy: Type.String({ minLength: 1, maxLength: 128, description: "e.g. cpu,cpuacct." }),
       path: Type.String({ minLength: 1, maxLength: 4096 }),
     }),
-    { maxItems: 64 },
+    { maxItems: 256 },
   ),
-  cgroupFilesWritten: Type.Array(CgroupFileWriteSchema, { maxItems: 128 }),
+  cgroupFilesWritten: Type.Array(CgroupFileWriteSchema, { maxItems: 512 }),
   forks: count("Processes forked."),
   execs: count("Programs exec'd."),
   totalDurationSeconds: Type.Number({
@@ -97,7 +99,7 @@ export const PodBirthCertificateSpecSchema = Type.Object({
   startTime: Timestamp("Wall-clock time of the first event; timeline offsets count from here."),
   timeline: Type.Array(TimelineEntrySchema, { maxItems: 512 }),
   truncated: Type.Optional(
-    Type.Boolean({ description: "True when the timeline was cut at maxItems." }),
+    Type.Boolean({ description: "True when the timeline or a list was cut at its bounds." }),
   ),
   kernelStats: KernelStatsSchema,
 });

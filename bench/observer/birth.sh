@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# Birth-capture benchmark (ADR 0016). Prints figures measured in this run,
+# each with its same-run baseline:
+#   - container start time: wall time of `runc run -d` of a busybox bundle in
+#     a kubelet-style cgroup (/kg-bench-*/kubepods/besteffort/pod<uid>/<id>),
+#     without the observer and with it capturing (--signals births), in
+#     interleaved blocks; median and mean of STARTS starts per side
+#   - host syscall cost with the observer running and no window open
+#     (`perf bench syscall basic`, pinned): must equal the baseline, because
+#     no syscall program is attached; the sys_enter link count is printed
+#   - per birth: syscalls, namespaces, cgroups, cgroup writes, duration;
+#     ns/event of the syscall program while attached
+#   - cross-check: syscalls of one start counted by `strace -f -c` vs the
+#     birth event of the same start
+# Needs root, runc, busybox-static, perf (linux-perf), strace, curl, jq.
+# Usage: bench/observer/birth.sh   (env: STARTS=20 BLOCK=5 SYSCALL_LOOPS=2000000)
+set -euo pipefail
+export LC_ALL=C
+
+STARTS=${STARTS:-20}
+BLOCK=${BLOCK:-5}
+SYSCALL_LOOPS=${SYSCALL_LOOPS:-2000000}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/kernel-gossip/cargo-target}
+BIN="$CARGO_TARGET_DIR/release/kernel-gossip-observer"
+WORK=$(mktemp -d /tmp/kg-birth-bench.XXXXXX)
+CGROOT="kg-bench-$$"
+OBS_PID=""
+ADDR=""
+
+stop_observer() {
+  if [[ -n "$OBS_PID" ]] && kill -0 "$OBS_PID" 2>/dev/null; then
+    kill -TERM "$OBS_PID" 2>/dev/null || true
+    wait "$OBS_PID" 2>/dev/null || true
+  fi
+  OBS_PID=""
+}
+
+cleanup() {
+  stop_observer
+  for c in $(runc --root "$WORK/state" list -q 2>/dev/null); do
+    runc --root "$WORK/state" delete -f "$c" >/dev/null 2>&1 || true
+  done
+  # Our cgroup tree in every hierarchy, deepest first.
+  for h in /sys/fs/cgroup/*/; do
+    [[ -d "$h$CGROOT" ]] && find "$h$CGROOT" -depth -type d -exec rmdir {} + 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+for tool in runc perf taskset curl jq strace; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool not found" >&2; exit 1; }
+done
+[[ $(id -u) == 0 ]] || { echo "bench: run as root" >&2; exit 1; }
+[[ -x /bin/busybox ]] || { echo "bench: /bin/busybox (busybox-static) missing" >&2; exit 1; }
+
+echo "building release binary ..." >&2
+(cd "$ROOT/observer" && cargo build --release --quiet)
+
+# ---- bundle: busybox rootfs + runc spec with limits -----------------------
+mkdir -p "$WORK/rootfs/bin" "$WORK/rootfs/proc" "$WORK/rootfs/sys" "$WORK/rootfs/dev" "$WORK/state"
+cp /bin/busybox "$WORK/rootfs/bin/busybox"
+ln -s busybox "$WORK/rootfs/bin/sleep"
+(cd "$WORK" && runc spec)
+N=0
+# Writes $WORK/b<N>/config.json for a fresh pod uid / container id; sets BUNDLE.
+BUNDLE=""
+new_bundle() {
+  N=$((N + 1))
+  local uid id dir
+  uid=$(cat /proc/sys/kernel/random/uuid)
+  id=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  dir="$WORK/b$N"
+  mkdir -p "$dir"
+  jq --arg cg "/$CGROOT/kubepods/besteffort/pod$uid/$id" --arg root "$WORK/rootfs" '
+    .process.terminal = false | .process.args = ["/bin/sleep", "600"]
+    | .root = {path: $root, readonly: true}
+    | .linux.cgroupsPath = $cg
+    | .linux.resources.cpu = {quota: 50000, period: 100000}
+    | .linux.resources.memory = {limit: 67108864}
+    | .linux.resources.pids = {limit: 64}' "$WORK/config.json" >"$dir/config.json"
+  BUNDLE=$dir
+}
+
+now_ns() { date +%s%N; }
+
+# One start: wall ns of `runc run -d`, then delete the container.
+start_once() {
+  local t0 t1
+  new_bundle
+  t0=$(now_ns)
+  runc --root "$WORK/state" run -d --bundle "$BUNDLE" "c$N" </dev/null >/dev/null 2>&1
+  t1=$(now_ns)
+  runc --root "$WORK/state" delete -f "c$N" >/dev/null 2>&1
+  echo $(((t1 - t0) / 1000)) >>"$1"
+}
+
+start_observer() {
+  "$BIN" run --listen 127.0.0.1:0 --signals births --birth-grace-ms 200 \
+    --birth-sandbox-grace-ms 200 "$@" >"$WORK/out" 2>"$WORK/err" &
+  OBS_PID=$!
+  local i
+  for ((i = 0; i < 200; i++)); do
+    ADDR=$(grep -o 'http://[0-9.:]*' "$WORK/out" 2>/dev/null | head -1 || true)
+    [[ -n "$ADDR" ]] && return 0
+    sleep 0.1
+  done
+  echo "bench: observer did not start: $(cat "$WORK/err")" >&2
+  exit 1
+}
+
+# Birth events of this bench's containers only (a kubelet elsewhere on the
+# machine may start pods meanwhile).
+ours_births() {
+  curl -s "$ADDR/events?since=0" -m 1 | grep '"type":"birth"' |
+    jq -c --arg root "/$CGROOT/" 'select(.workload.cgroup | startswith($root))' || true
+}
+metric() { curl -s "$ADDR/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+# sys_enter raw tracepoint links the observer holds (kernel's fdinfo view).
+sys_links() {
+  local n=0 f
+  for f in /proc/"$OBS_PID"/fdinfo/*; do
+    grep -q $'tp_name:\tsys_enter$' "$f" 2>/dev/null && n=$((n + 1))
+  done
+  echo "$n"
+}
+wait_idle() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ "$(metric kernel_gossip_birth_windows_open)" == "0.0" && "$(sys_links)" == 0 ]] && return 0
+    sleep 0.1
+  done
+}
+median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+mean() { awk '{s+=$1} END {printf "%.1f\n", s/NR}'; }
+
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---- container start time, interleaved blocks ------------------------------
+: >"$WORK/base"
+: >"$WORK/capt"
+done_starts=0
+while ((done_starts < STARTS)); do
+  for ((i = 0; i < BLOCK; i++)); do start_once "$WORK/base"; done
+  start_observer
+  wait_idle
+  for ((i = 0; i < BLOCK; i++)); do
+    start_once "$WORK/capt"
+    wait_idle # each start is its own window, closed before the next
+  done
+  ours_births >>"$WORK/births"
+  stop_observer
+  done_starts=$((done_starts + BLOCK))
+done
+b_med=$(median <"$WORK/base")
+c_med=$(median <"$WORK/capt")
+echo
+echo "container start: runc run -d of busybox (µs, $STARTS starts each, blocks of $BLOCK interleaved)"
+printf "  %-34s median %9s  mean %9s\n" "baseline (no observer)" "$b_med" "$(mean <"$WORK/base")"
+printf "  %-34s median %9s  mean %9s  %+.1f%% (median)\n" "observer capturing (births)" "$c_med" \
+  "$(mean <"$WORK/capt")" "$(awk -v a="$b_med" -v b="$c_med" 'BEGIN {print (b - a) / a * 100}')"
+
+echo
+echo "births of this bench's containers: $(wc -l <"$WORK/births") of $STARTS (median per birth)"
+for f in syscalls durationSeconds forks execs; do
+  printf "  %-22s %s\n" "$f" "$(jq -r ".evidence.$f" "$WORK/births" | median)"
+done
+printf "  %-22s %s\n" "namespaces created" "$(jq -r '.evidence.namespacesCreated | [.[]] | add' "$WORK/births" | median)"
+printf "  %-22s %s\n" "cgroups created" "$(jq -r '.evidence.cgroupsCreated | length' "$WORK/births" | median)"
+printf "  %-22s %s\n" "cgroup files written" "$(jq -r '.evidence.cgroupFilesWritten | length' "$WORK/births" | median)"
+printf "  %-22s %s\n" "complete" "$(jq -r '.evidence.complete' "$WORK/births" | sort | uniq -c | tr '\n' ' ')"
+
+# ---- host syscall cost with no window open ---------------------------------
+syscall_once() { taskset -c 0 perf bench syscall basic -l "$SYSCALL_LOOPS" 2>/dev/null | awk '/usecs\/op/ {print $1}'; }
+echo
+echo "host syscalls with no window open (perf bench syscall basic, usecs/op, median of 3)"
+base_sc=$( (syscall_once; syscall_once; syscall_once) | median)
+start_observer
+wait_idle
+runs0=$(curl -s "$ADDR/metrics" | awk '/program="birth_sys_enter"/ && /^kernel_gossip_bpf_program_runs_total/ {print $2}')
+links=$(sys_links)
+obs_sc=$( (syscall_once; syscall_once; syscall_once) | median)
+runs1=$(curl -s "$ADDR/metrics" | awk '/program="birth_sys_enter"/ && /^kernel_gossip_bpf_program_runs_total/ {print $2}')
+printf "  %-34s %s\n" "baseline (no observer)" "$base_sc"
+printf "  %-34s %s  %+.1f%%\n" "observer idle (births loaded)" "$obs_sc" \
+  "$(awk -v a="$base_sc" -v b="$obs_sc" 'BEGIN {print (b - a) / a * 100}')"
+echo "  sys_enter links held while idle: $links; birth_sys_enter runs during the idle run: $runs0 -> $runs1"
+
+# ---- syscall program cost while attached, and a strace cross-check ---------
+new_bundle
+dir=$BUNDLE
+pod_cg=$(jq -r .linux.cgroupsPath "$dir/config.json")
+pod_cg=${pod_cg%/*}
+strace -f -c -o "$WORK/strace" runc --root "$WORK/state" run -d --bundle "$dir" "c$N" </dev/null >/dev/null 2>&1
+for ((i = 0; i < 100; i++)); do
+  ours_births | jq -c --arg pod "$pod_cg" 'select(.workload.cgroup == $pod)' >"$WORK/last" || true
+  [[ -s "$WORK/last" ]] && break
+  sleep 0.2
+done
+runc --root "$WORK/state" delete -f "c$N" >/dev/null 2>&1 || true
+m=$(curl -s "$ADDR/metrics")
+cnt=$(awk '/program="birth_sys_enter"/ && /^kernel_gossip_bpf_program_runs_total/ {print $2}' <<<"$m")
+sec=$(awk '/program="birth_sys_enter"/ && /^kernel_gossip_bpf_program_run_seconds_total/ {print $2}' <<<"$m")
+echo
+echo "birth_sys_enter while attached: $(awk -v c="$cnt" -v s="$sec" 'BEGIN {if (c > 0) printf "%.1f ns/event over %d events", s * 1e9 / c, c; else print "no runs"}')"
+strace_total=$(awk '/total$/ {print $4}' "$WORK/strace")
+ours=$(tail -1 "$WORK/last" | jq -r .evidence.syscalls)
+echo "cross-check, one start under strace -f -c: strace ${strace_total} syscalls (runc from exec, incl. its" \
+  "startup before the window), birth event ${ours}"
