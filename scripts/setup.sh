@@ -17,8 +17,9 @@ APT_PACKAGES=(
   prometheus prometheus-alertmanager chromium
   # scenario tests: network namespaces, packet filters, containers
   iproute2 iptables runc busybox-static
-  # real test node (tests/env/node.ts): containerd + runc run pods, CNI bridge plugins
-  containerd containernetworking-plugins
+  # real test node (tests/env/node.ts): containerd + runc run pods, CNI bridge plugins;
+  # strace for bench/node (an independent count of a pod start)
+  containerd containernetworking-plugins strace
   # certificates for the test API server, HTTP checks, benchmarks
   openssl curl jq linux-perf util-linux
   # a venv for Pixie's Python client (pxapi), the contract peer in src/gateway/pixie.test.ts
@@ -189,7 +190,7 @@ main() {
   # Real test node (tests/env/node.ts): kubelet from its own wrapper module.
   go_build kubelet "$ROOT/tests/env/kubelet-build" "$(kubelet_dir)" ./cmd/kubelet
   helm_build
-  step "setup complete: etcd $(etcd_dir)/etcd, kube-apiserver and kubectl in $(kube_dir)"
+  step "setup complete: etcd $(etcd_dir)/etcd, kube-apiserver and kubectl in $(kube_dir), kubelet in $(kubelet_dir)"
 }
 
 main "$@"

@@ -91,7 +91,13 @@ describe(
     before(async () => {
       cluster = await testCluster();
       node = await startNode({ kubeconfig: cluster.kubeconfig, log });
-      observer = await startObserver({ nodeName: node.name, kubeconfig: cluster.kubeconfig });
+      observer = await startObserver({
+        nodeName: node.name,
+        kubeconfig: cluster.kubeconfig,
+        // One pod, one window even when this 2-core machine is busy: kubelet starts the app
+        // container only after the sandbox's network is up (ADR 0017).
+        args: ["--birth-sandbox-grace-ms", "20000"],
+      });
       op = await startTestOperator(
         testConfig(cluster.kubeconfig, "kernel-gossip", (c) => {
           c.observers.urls = [observer.url];

@@ -25,8 +25,14 @@ import {
   type HostSnapshot,
 } from "./node/host.ts";
 import { nodeImages, type NodeImages } from "./node/images.ts";
-import { startKubelet, type Kubelet } from "./node/kubelet.ts";
-import { NODE_DIR_PREFIX, pidsWithArg, sweepStaleNodes, writeOwner } from "./node/stale.ts";
+import { removeMountpoints, startKubelet, type Kubelet } from "./node/kubelet.ts";
+import {
+  NODE_DIR_PREFIX,
+  otherLiveNodes,
+  pidsWithArg,
+  sweepStaleNodes,
+  writeOwner,
+} from "./node/stale.ts";
 import { freePort } from "./cluster.ts";
 import { sleep, tail, waitFor } from "./process.ts";
 
@@ -118,6 +124,7 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
   const undo: { what: string; fn: () => Promise<unknown> }[] = [];
   let kubelet: Kubelet | undefined;
   let containerd: Containerd | undefined;
+  let network: NodeNetwork | undefined;
   // Every container/sandbox id containerd held at teardown (for the CNI cache sweep).
   const containerIds = new Set<string>();
 
@@ -132,8 +139,16 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
       }
     }
     undo.length = 0;
+    await removeMountpoints(dir).catch((err: unknown) => {
+      errors.push(`remove mount points: ${String(err)}`);
+    });
     const after = await hostSnapshot(dir);
-    const leftovers = [...errors, ...diffSnapshots(hostBefore, after)];
+    const ours = {
+      bridge: bridgeName(id),
+      subnetPrefix: network ? network.subnet.replace(/0\/24$/, "") : "none",
+      othersLive: otherLiveNodes(dir),
+    };
+    const leftovers = [...errors, ...diffSnapshots(hostBefore, after, ours)];
     for (const m of cgroupMounts()) {
       if (existsSync(join(m, cgroupRoot))) leftovers.push(`cgroup left: ${join(m, cgroupRoot)}`);
     }
@@ -156,13 +171,14 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
     const images = await nodeImages();
     log(`images: ${images.busybox.ref}, ${images.pause.ref}, ${images.nginx.ref}`);
 
-    const network = await createNetwork(dir, id);
-    undo.push({ what: "remove bridge", fn: network.remove });
+    const net = await createNetwork(dir, id);
+    network = net;
+    undo.push({ what: "remove bridge", fn: net.remove });
     undo.push({
       what: "remove CNI cache entries",
-      fn: () => removeCniCache(network.networkName, containerIds, hostBefore),
+      fn: () => removeCniCache(net.networkName, containerIds, hostBefore),
     });
-    log(`network: bridge ${network.bridge} ${network.subnet}, node IP ${network.nodeIp}`);
+    log(`network: bridge ${net.bridge} ${net.subnet}, node IP ${net.nodeIp}`);
 
     await makeCgroupRoot(cgroupRoot);
     undo.push({
@@ -176,7 +192,7 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
     containerd = await startContainerd({
       dir,
       sandboxImage: images.pause.ref,
-      cniConfDir: network.confDir,
+      cniConfDir: net.confDir,
       runc: opts.runc,
     });
     const cd = containerd;
@@ -218,7 +234,7 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
       bin: kubeletBinary(),
       dir,
       nodeName: name,
-      nodeIp: network.nodeIp,
+      nodeIp: net.nodeIp,
       kubeconfig: nodeConfig,
       runtimeSocket: cd.socket,
       cgroupRoot,
@@ -247,12 +263,12 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
     return {
       name,
       dir,
-      nodeIp: network.nodeIp,
+      nodeIp: net.nodeIp,
       cgroupRoot,
       images,
       containerd: cd,
       kubelet: kl,
-      network,
+      network: net,
       kubectl,
       readySeconds,
       hostBefore,

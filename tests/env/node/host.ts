@@ -82,17 +82,37 @@ export async function hostSnapshot(marker: string): Promise<HostSnapshot> {
   };
 }
 
-/** Human-readable differences between two snapshots (empty when the host is as it was). */
-export function diffSnapshots(before: HostSnapshot, after: HostSnapshot): string[] {
+/** What identifies this node's own traces among concurrent tests' changes to the host. */
+export interface Ours {
+  bridge: string;
+  /** e.g. "10.231.7." */
+  subnetPrefix: string;
+  /** Another test node is alive: the shared global dirs are legitimately still there. */
+  othersLive: boolean;
+}
+
+/**
+ * Differences between two snapshots that this node could have caused (empty when
+ * it left the host as it was). Other suites run concurrently, so only rules that
+ * are kubelet's (KUBE-*) or name our bridge/subnet count, and only our bridge.
+ */
+export function diffSnapshots(before: HostSnapshot, after: HostSnapshot, ours: Ours): string[] {
   const out: string[] = [];
   for (const [k, v] of Object.entries(before.sysctls)) {
     if (after.sysctls[k] !== v) out.push(`sysctl ${k}: ${v} -> ${after.sysctls[k] ?? "?"}`);
   }
-  if (before.iptables !== after.iptables) out.push("iptables rules changed");
   const added = (a: string[], b: string[]) => b.filter((x) => !a.includes(x));
+  const rules = (t: string) => t.split("\n");
+  const mine = (r: string) =>
+    r.includes("KUBE-") || r.includes(ours.bridge) || r.includes(ours.subnetPrefix);
+  for (const r of added(rules(before.iptables), rules(after.iptables)).filter(mine)) {
+    out.push(`iptables rule left: ${r}`);
+  }
   for (const m of added(before.mounts, after.mounts)) out.push(`mount left: ${m}`);
-  for (const l of added(before.links, after.links)) out.push(`link left: ${l}`);
-  for (const d of added(before.globalDirs, after.globalDirs)) out.push(`directory left: ${d}`);
+  if (after.links.includes(ours.bridge)) out.push(`link left: ${ours.bridge}`);
+  if (!ours.othersLive) {
+    for (const d of added(before.globalDirs, after.globalDirs)) out.push(`directory left: ${d}`);
+  }
   return out;
 }
 

@@ -12,11 +12,13 @@
 //     no KUBE-FIREWALL / KUBE-IPTABLES-HINT / canary chains to the host's tables.
 // Its root dir is a real host path so containerd (host namespace) sees the
 // files kubelet hands it (etc-hosts, termination log, container logs).
-import { existsSync } from "node:fs";
-import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { appendFile, mkdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { readSysctl } from "./host.ts";
+import { otherLiveNodes } from "./stale.ts";
 import { launch, stopChild } from "../process.ts";
 
 /** Tunables kubelet's setupKernelTunables reads and, unless protectKernelDefaults, writes. */
@@ -28,6 +30,46 @@ export const KUBELET_SYSCTLS = [
   "kernel/keys/root_maxkeys",
   "kernel/keys/root_maxbytes",
 ];
+
+/** Lists the mount points test nodes created on the host (shared by concurrent nodes). */
+const MOUNTPOINTS = join(tmpdir(), "kernel-gossip-mountpoints");
+
+/**
+ * Removes the empty mount points test nodes created, unless another test node is
+ * alive (its kubelet may still have a bind mount there). Called after the node's
+ * dir is gone, so of two nodes stopping together the later one removes them.
+ */
+export async function removeMountpoints(dir: string): Promise<void> {
+  if (otherLiveNodes(dir) || !existsSync(MOUNTPOINTS)) return;
+  const listed = new Set((await readFile(MOUNTPOINTS, "utf8")).split("\n").filter(Boolean));
+  // rmdir of a dir that is a mount point in another namespace detaches that mount:
+  // never do it while any kubelet (older test nodes write no owner.json) mounts it.
+  const inUse = kubeletMountpoints();
+  if ([...listed].some((d) => inUse.has(d))) return;
+  for (const d of listed) {
+    // rmdir only: a dir someone filled meanwhile stays.
+    await rmdir(d).catch(() => undefined);
+  }
+  await rm(MOUNTPOINTS, { force: true });
+}
+
+/** Mount points of every running kubelet's mount namespace. */
+function kubeletMountpoints(): Set<string> {
+  const out = new Set<string>();
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "kubelet") continue;
+      for (const l of readFileSync(`/proc/${pid}/mountinfo`, "utf8").split("\n")) {
+        const mp = l.split(" ")[4];
+        if (mp) out.add(mp);
+      }
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
 
 /** Host paths kubelet uses regardless of its root dir; masked by bind mounts in its namespace. */
 const HARDCODED_DIRS = ["/var/lib/kubelet", "/var/log/containers"];
@@ -116,14 +158,14 @@ export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
     await writeFile(file, `${hostValues[s]}\n`);
     binds.push([file, join("/proc/sys", s)]);
   }
-  // Mount points for the hard-coded dirs must exist on the host; remove the ones we add.
-  const created: string[] = [];
+  // Mount points for the hard-coded dirs must exist on the host; the ones test nodes add
+  // are listed in MOUNTPOINTS so the last node to stop removes them.
   for (const d of HARDCODED_DIRS) {
     const inner = join(base, "masked", d.replaceAll("/", "_"));
     await mkdir(inner, { recursive: true });
     if (!existsSync(d)) {
       await mkdir(d, { recursive: true });
-      created.push(d);
+      await appendFile(MOUNTPOINTS, `${d}\n`);
     }
     binds.push([inner, d]);
   }
@@ -163,7 +205,6 @@ export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
     async stop() {
       await stopChild(child, 15_000);
       // The namespace (and its mounts) dies with kubelet; only our mount points remain.
-      for (const d of created.reverse()) await rmdir(d).catch(() => undefined);
     },
   };
 }

@@ -56,6 +56,21 @@ export function pidsWithArg(needle: string, binary: string): number[] {
   return out;
 }
 
+/** True when a test node other than the one in `dir` is alive (its owner process runs). */
+export function otherLiveNodes(dir: string): boolean {
+  for (const name of readdirSync(tmpdir())) {
+    const other = join(tmpdir(), name);
+    if (!name.startsWith(NODE_DIR_PREFIX) || other === dir) continue;
+    try {
+      const o = JSON.parse(readFileSync(join(other, "owner.json"), "utf8")) as Owner;
+      if (startTime(o.pid) === o.started) return true;
+    } catch {
+      // not started yet or gone
+    }
+  }
+  return false;
+}
+
 /** Cleans up after every node dir whose owning process no longer exists; returns what it swept. */
 export async function sweepStaleNodes(): Promise<string[]> {
   const swept: string[] = [];
