@@ -3,7 +3,8 @@
 // kernel's side of that start, and the operator — streaming the observer's
 // /events — writes its PodBirthCertificate. The certificate is checked
 // against the kernel's own state: the CPU quota file of the container's
-// cgroup, the container's namespaces in /proc, and its process. Needs root.
+// cgroup, the container's namespaces in /proc, and its process; ten pods at once
+// give ten certificates. Needs root.
 import assert from "node:assert/strict";
 import { readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
@@ -163,6 +164,77 @@ describe(
       assert.match(
         table.stdout,
         new RegExp(`born\\s+${node.name}\\s+[\\d.]+\\s+\\d+\\s+\\d+\\s+Complete`),
+      );
+    });
+
+    test("ten pods started at once get ten separate certificates", async () => {
+      assert.ok(node);
+      const names = Array.from({ length: 10 }, (_, i) => `burst-${String(i)}`);
+      const pods = names.map((name) =>
+        busyboxPod(
+          {
+            name,
+            namespace: ns,
+            nodeName: node?.name ?? "",
+            image: node?.images.busybox.ref ?? "",
+          },
+          name,
+        ),
+      );
+      const created = await cluster.kubectl(
+        ["create", "-f", "-", "-o", "name"],
+        JSON.stringify({ apiVersion: "v1", kind: "List", items: pods }),
+      );
+      assert.equal(created.code, 0, created.stderr);
+      const uids = await cluster.kubectl([
+        "get",
+        "pods",
+        "-n",
+        ns,
+        "-o",
+        'jsonpath={range .items[*]}{.metadata.name}={.metadata.uid}{"\\n"}{end}',
+      ]);
+      const uidOf = new Map(
+        uids.stdout
+          .trim()
+          .split("\n")
+          .map((l) => l.split("=") as [string, string]),
+      );
+      const certs = await eventually(
+        "ten birth certificates",
+        async () => {
+          const res = await cluster.kubectl(["get", "pbc", "-n", ns, "-o", "json"]);
+          if (res.code !== 0) return undefined;
+          const items = (JSON.parse(res.stdout) as { items: PodBirthCertificate[] }).items.filter(
+            (c) => c.spec.subject.pod.startsWith("burst-") && c.status?.phase,
+          );
+          return items.length >= 10 ? items : undefined;
+        },
+        240_000,
+      );
+      assert.deepEqual(certs.map((c) => c.spec.subject.pod).sort(), [...names].sort());
+      for (const c of certs) {
+        const uid = uidOf.get(c.spec.subject.pod);
+        assert.ok(uid);
+        assert.deepEqual(
+          c.metadata.ownerReferences?.map((o) => o.uid),
+          [uid],
+        );
+        // Each certificate holds only its own pod's cgroups and writes.
+        for (const w of c.spec.kernelStats.cgroupFilesWritten)
+          assert.ok(w.path.includes(`pod${uid}`), `${c.spec.subject.pod}: foreign write ${w.path}`);
+        for (const g of c.spec.kernelStats.cgroupsCreated)
+          assert.ok(
+            g.path.includes(`pod${uid}`) || !g.path.includes("/pod"),
+            `${c.spec.subject.pod}: foreign cgroup ${g.path}`,
+          );
+        assert.ok(c.spec.timeline.some((s) => s.actor === "container" && s.detail === "/bin/sh"));
+      }
+      const phases = certs.map((c) => c.status?.phase ?? "");
+      console.log(
+        `ten at once: phases ${phases.join(",")}; syscalls ${certs
+          .map((c) => c.spec.kernelStats.syscalls)
+          .join(",")}`,
       );
     });
   },
