@@ -14,3 +14,4 @@ etcd_dir() { echo "$KG_CACHE/etcd-$ETCD_VERSION-$(module_hash "$ROOT/tests/env/e
 kube_dir() { echo "$KG_CACHE/kubernetes-$KUBE_VERSION-$(module_hash "$ROOT/tests/env/kube-build")"; }
 # The kubelet has its own wrapper module so it never changes kube_dir's key.
 kubelet_dir() { echo "$KG_CACHE/kubelet-$KUBE_VERSION-$(module_hash "$ROOT/tests/env/kubelet-build")"; }
+helm_dir() { echo "$KG_CACHE/helm-$HELM_VERSION"; }

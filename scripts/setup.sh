@@ -21,6 +21,10 @@ APT_PACKAGES=(
   containerd containernetworking-plugins
   # certificates for the test API server, HTTP checks, benchmarks
   openssl curl jq linux-perf util-linux
+  # a venv for Pixie's Python client (pxapi), the contract peer in src/gateway/pixie.test.ts
+  python3-venv
+  # the terminal CLI's test runs `kernel-gossip watch` in a real terminal
+  tmux
 )
 
 step() { printf '\n==> %s\n' "$*" >&2; }
@@ -145,6 +149,35 @@ python_tools() {
   hash -r
 }
 
+# helm: `go install` of the upstream command at the pinned version (its go.mod needs
+# no wrapper), into $(helm_dir) with the same temp-dir-then-rename publish as go_build.
+helm_build() {
+  local dest
+  dest=$(helm_dir)
+  if [ -f "$dest/.complete" ]; then
+    step "helm: cached at $dest"
+    return
+  fi
+  command -v go >/dev/null || die "helm: go toolchain not found on PATH"
+  local tmp="$dest.partial.$$" start=$SECONDS
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  step "helm: building v$HELM_VERSION from the Go module proxy into $dest (a few minutes on 2 cores)"
+  (
+    GOBIN="$tmp" GOFLAGS=-trimpath go install \
+      -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" \
+      "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION" 2>&1 &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+      sleep 30
+      kill -0 "$pid" 2>/dev/null && printf '    ... helm still building (%ss)\n' $((SECONDS - start)) >&2
+    done
+    wait "$pid"
+  ) || { rm -rf "$tmp"; die "helm: go install helm.sh/helm/v3/cmd/helm@v$HELM_VERSION"; }
+  touch "$tmp/.complete"
+  rm -rf "$dest" && mv "$tmp" "$dest"
+  step "helm: built in $((SECONDS - start))s"
+}
+
 main() {
   install_packages
   rust_toolchain
@@ -155,6 +188,7 @@ main() {
   go_build kubernetes "$ROOT/tests/env/kube-build" "$(kube_dir)" ./cmd/kube-apiserver ./cmd/kubectl
   # Real test node (tests/env/node.ts): kubelet from its own wrapper module.
   go_build kubelet "$ROOT/tests/env/kubelet-build" "$(kubelet_dir)" ./cmd/kubelet
+  helm_build
   step "setup complete: etcd $(etcd_dir)/etcd, kube-apiserver and kubectl in $(kube_dir)"
 }
 

@@ -72,6 +72,38 @@ async function checks(): Promise<Outcome> {
   return { suite: "checks", passed, failed, skipped: 0, exitCode: failed ? 1 : 0 };
 }
 
+// --- Grafana plugin workspace (src/plugin): its own tsc/eslint config, jest suite and build.
+const PLUGIN_DIR = join(REPO_ROOT, "src/plugin");
+
+async function pluginSuite(): Promise<Outcome | undefined> {
+  if (!existsSync(join(PLUGIN_DIR, "package.json"))) return undefined;
+  const steps: [string, string[]][] = [
+    ["npx", ["tsc", "--noEmit", "-p", "tsconfig.json"]],
+    ["npm", ["run", "lint"]],
+    ["npm", ["run", "build"]],
+  ];
+  let passed = 0;
+  let failed = 0;
+  for (const [cmd, args] of steps) {
+    if ((await run(cmd, args, {}, PLUGIN_DIR)).code === 0) passed++;
+    else failed++;
+  }
+  // Jest's summary: "Tests:       1 failed, 2 skipped, 29 passed, 32 total".
+  const r = await run("npx", ["jest", "--ci", "--maxWorkers=2"], {}, PLUGIN_DIR);
+  const summary = /^Tests:\s+(.*)$/m.exec(r.out)?.[1] ?? "";
+  const n = (word: string) => Number(new RegExp(`(\\d+) ${word}`).exec(summary)?.[1] ?? 0);
+  passed += n("passed");
+  failed += n("failed");
+  if (r.code !== 0 && n("failed") === 0) failed++; // a suite that did not run is a failure too
+  return {
+    suite: "plugin (src/plugin: tsc, eslint, build, jest)",
+    passed,
+    failed,
+    skipped: n("skipped") + n("todo"),
+    exitCode: failed ? 1 : 0,
+  };
+}
+
 async function nodeTests(env: NodeJS.ProcessEnv): Promise<Outcome> {
   const files = [...findTests(join(REPO_ROOT, "src")), ...findTests(join(REPO_ROOT, "tests"))];
   const r = await run(
@@ -117,6 +149,8 @@ async function cargoTests(env: NodeJS.ProcessEnv): Promise<Outcome | undefined> 
 
 async function main(): Promise<number> {
   const outcomes: Outcome[] = [await checks()];
+  const plugin = await pluginSuite();
+  if (plugin) outcomes.push(plugin);
   let cluster: Cluster | undefined;
   try {
     console.log("\n==> starting the shared test control plane (etcd + kube-apiserver)");

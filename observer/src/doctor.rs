@@ -155,15 +155,16 @@ pub fn run(json: bool) -> i32 {
             page_size: host::page_size(),
         };
         // Really load and attach every probe, then drop (detach) it.
-        let (_probes, status) = load_probes(l, cfg, signals::ALL);
+        let (probes, status) = load_probes(l, cfg, signals::ALL);
         for st in status {
-            sigs.push(check(
-                st.signal.name(),
-                match st.source {
-                    Some(src) => Ok(describe(st.signal, &src)),
-                    None => Err(st.detail),
-                },
-            ));
+            let r = match st.source {
+                Some(src) if st.signal == Signal::Births => birth_syscalls(&probes)
+                    .map(|()| describe(st.signal, &src))
+                    .map_err(|e| format!("sys_enter program: {e:#}")),
+                Some(src) => Ok(describe(st.signal, &src)),
+                None => Err(st.detail),
+            };
+            sigs.push(check(st.signal.name(), r));
         }
     }
     let required_ok = !sigs.is_empty()
@@ -209,6 +210,22 @@ pub fn run(json: bool) -> i32 {
     } else {
         1
     }
+}
+
+/// Births attach their syscall program only on demand: prove here that it
+/// attaches and detaches.
+fn birth_syscalls(p: &crate::state::Probes) -> anyhow::Result<()> {
+    let b = p
+        .birth
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("birth probe not loaded"))?;
+    b.attach_syscalls()?;
+    let attached = b.syscalls_attached();
+    b.detach_syscalls();
+    if !attached || b.syscalls_attached() {
+        anyhow::bail!("attach/detach did not take effect");
+    }
+    Ok(())
 }
 
 fn describe(s: Signal, src: &str) -> String {

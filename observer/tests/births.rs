@@ -112,10 +112,14 @@ impl Bundle {
 
     /// Writes config.json for one container and returns its cgroups path.
     fn configure(&self, name: &str, uid: &str, id: &str) -> (PathBuf, String) {
+        self.configure_args(name, uid, id, &["/bin/sleep", "60"])
+    }
+
+    fn configure_args(&self, name: &str, uid: &str, id: &str, args: &[&str]) -> (PathBuf, String) {
         let mut c = self.config();
         let cgroup = format!("/{}/kubepods/besteffort/pod{uid}/{id}", self.root_cg);
         c["process"]["terminal"] = json!(false);
-        c["process"]["args"] = json!(["/bin/sleep", "60"]);
+        c["process"]["args"] = json!(args);
         c["linux"]["cgroupsPath"] = json!(cgroup);
         // One read-only rootfs shared by every container of the test.
         c["root"] = json!({"path": self.dir.join("rootfs"), "readonly": true});
@@ -530,4 +534,41 @@ fn raw_tp_fallback_captures_a_birth() {
         Some("50000")
     );
     assert_eq!(ev["namespacesCreated"]["mnt"], 1);
+}
+
+/// A container whose entrypoint cannot be exec'd: runc fails and removes the
+/// cgroups mid-window; the window still closes, incomplete, and the observer
+/// keeps serving.
+#[test]
+fn a_failed_entrypoint_closes_incomplete() {
+    let _g = serial();
+    let obs = observer();
+    let bundle = Bundle::new();
+    let (uid, id) = ids();
+    let (dir, cgroup) = bundle.configure_args("c0", &uid, &id, &["/bin/does-not-exist"]);
+    let name = unique("kgb");
+    let st = Command::new("runc")
+        .arg("--root")
+        .arg(bundle.dir.join("state"))
+        .args(["run", "-d", "--bundle"])
+        .arg(&dir)
+        .arg(&name)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!st.success(), "runc must fail to exec a missing entrypoint");
+    let events = obs.events_until(Duration::from_secs(15), |e| !births_for(e, &uid).is_empty());
+    let b = births_for(&events, &uid);
+    assert_eq!(b.len(), 1, "{events:#?}");
+    let ev = &b[0]["evidence"];
+    assert_eq!(ev["complete"], false);
+    assert_eq!(ev["closeReason"], "timeout");
+    assert!(ev["containers"][0]["entrypoint"].is_null(), "{ev:#}");
+    assert_eq!(ev["containers"][0]["cgroup"], cgroup.as_str());
+    // The namespaces were made before the exec failed.
+    assert_eq!(ev["namespacesCreated"]["pid"], 1);
+    let health: Value = serde_json::from_str(&obs.get("/healthz")).unwrap();
+    assert_eq!(health["status"], "ok");
 }

@@ -607,7 +607,7 @@ describe("bad input and failing sources", () => {
         range,
         filters: { namespace: [ns], pod: ["checkout-7d9f"] },
       },
-      { refId: "P", type: "pixie", script: "px.display(px.DataFrame('process_stats'))", range },
+      { refId: "P", type: "pixie", script: "pod-network", range },
     ]);
     assert.equal(res.W?.status, 200);
     assert.equal(col(res.W.frames[0], "name").length, 2);

@@ -25,6 +25,41 @@ export interface ObserverTarget {
   url: string;
 }
 
+export interface PixieConfig {
+  /** host:port of Pixie Cloud (work.withpixie.ai:443) or of a Vizier reachable directly. */
+  address: string;
+  /** Secret: from KG_PIXIE_API_KEY or the file KG_PIXIE_API_KEY_FILE; never logged. */
+  apiKey: string;
+  /** Clusters queries may name; the first is the default. */
+  clusterIds: string[];
+  tls: boolean;
+  caFile: string | undefined;
+  /** Whether a query may carry its own PxL (off: only the shipped scripts run). */
+  allowUserScripts: boolean;
+  timeoutMs: number;
+  /** Rows kept from one script run, over all its tables. */
+  maxRows: number;
+}
+
+export interface OtlpConfig {
+  /** Compressed request bytes of POST /v1/metrics (decompressed bodies get the same cap × 8). */
+  bodyLimit: number;
+  retentionMs: number;
+  maxSeries: number;
+  /** How often senders push (Pixie's export period): sizes rate windows like a scrape interval. */
+  intervalMs: number;
+}
+
+export interface WhisperForwardConfig {
+  /** The operator's base URL; its /webhooks/pixie receives qualifying findings. */
+  operatorUrl: string;
+  token: string | undefined;
+  /** Look-back over which a pod's Pixie counters are summed. */
+  windowMs: number;
+  /** How often the gateway evaluates and forwards. */
+  everyMs: number;
+}
+
 export interface GatewayConfig {
   host: string;
   port: number;
@@ -48,6 +83,11 @@ export interface GatewayConfig {
   kubeconfig: string | undefined;
   limits: Limits;
   logLevel: string;
+  /** Pixie's API (pull path); undefined = not configured (pixie queries answer 501). */
+  pixie: PixieConfig | undefined;
+  otlp: OtlpConfig;
+  /** Forwarding of Pixie findings to the operator; undefined = off. */
+  whisperForward: WhisperForwardConfig | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -92,6 +132,56 @@ export function parseObservers(v: string | undefined): ObserverTarget[] {
   });
 }
 
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "true") return true;
+  if (raw === "false") return false;
+  throw new Error(`${name} must be true or false`);
+}
+
+/** A secret from VAR, or from the file named by VAR_FILE (a mounted Secret). */
+function secret(env: Env, name: string): string | undefined {
+  const file = env[`${name}_FILE`];
+  const v = file ? readFileSync(file, "utf8").trim() : env[name];
+  return v || undefined;
+}
+
+function parsePixie(env: Env): PixieConfig | undefined {
+  const address = env.KG_PIXIE_ADDRESS;
+  if (!address) return undefined;
+  if (!/^[^\s/]+:\d+$/.test(address)) {
+    throw new Error(`KG_PIXIE_ADDRESS must be host:port, got "${address}"`);
+  }
+  const apiKey = secret(env, "KG_PIXIE_API_KEY");
+  if (!apiKey)
+    throw new Error("KG_PIXIE_ADDRESS is set: set KG_PIXIE_API_KEY or KG_PIXIE_API_KEY_FILE");
+  const clusterIds = list(env.KG_PIXIE_CLUSTER_ID);
+  if (!clusterIds.length) throw new Error("KG_PIXIE_ADDRESS is set: set KG_PIXIE_CLUSTER_ID");
+  return {
+    address,
+    apiKey,
+    clusterIds,
+    tls: bool(env, "KG_PIXIE_TLS", true),
+    caFile: env.KG_PIXIE_CA_FILE || undefined,
+    allowUserScripts: bool(env, "KG_PIXIE_ALLOW_USER_SCRIPTS", false),
+    timeoutMs: int(env, "KG_PIXIE_TIMEOUT_MS", 30_000),
+    maxRows: int(env, "KG_PIXIE_MAX_ROWS", 100_000),
+  };
+}
+
+function parseWhisperForward(env: Env): WhisperForwardConfig | undefined {
+  const url = env.KG_OPERATOR_URL?.replace(/\/+$/, "");
+  if (!url) return undefined;
+  new URL(url); // throws on a malformed URL
+  return {
+    operatorUrl: url,
+    token: secret(env, "KG_OPERATOR_TOKEN"),
+    windowMs: int(env, "KG_PIXIE_WHISPER_WINDOW_MS", 300_000, 1000),
+    everyMs: int(env, "KG_PIXIE_WHISPER_EVERY_MS", 30_000, 100),
+  };
+}
+
 export function parseConfig(env: Env = process.env): GatewayConfig {
   const { host, port } = parseListen(env.KG_LISTEN ?? "127.0.0.1:8080");
   let tokens = list(env.KG_GATEWAY_TOKENS);
@@ -131,5 +221,13 @@ export function parseConfig(env: Env = process.env): GatewayConfig {
       bodyLimit: int(env, "KG_BODY_LIMIT", 1_048_576),
     },
     logLevel: env.KG_LOG_LEVEL ?? "info",
+    pixie: parsePixie(env),
+    otlp: {
+      bodyLimit: int(env, "KG_OTLP_BODY_LIMIT", 4 * 1_048_576),
+      retentionMs: int(env, "KG_OTLP_RETENTION_MS", 3_600_000, 1000),
+      maxSeries: int(env, "KG_OTLP_MAX_SERIES", 10_000),
+      intervalMs: int(env, "KG_OTLP_INTERVAL_MS", 10_000, 100),
+    },
+    whisperForward: parseWhisperForward(env),
   };
 }

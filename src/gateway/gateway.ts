@@ -8,6 +8,9 @@ import { buildGateway } from "./server.ts";
 import { createBirthSource, createWhisperSource, loadKubeConfig } from "./sources/crds.ts";
 import { createObserverDirectSource } from "./sources/observer-direct.ts";
 import { createObserverEvents } from "./sources/observer-events.ts";
+import { startWhisperForwarder } from "./otlp/forward.ts";
+import { deltaGauges, otlpSignals } from "./otlp/signals.ts";
+import { createOtlpStore } from "./otlp/store.ts";
 import { createPixieSource } from "./sources/pixie.ts";
 import { createPrometheusSource } from "./sources/prometheus.ts";
 import type { CacheOutcome } from "./sources/query-cache.ts";
@@ -17,6 +20,8 @@ export interface RunningGateway {
   app: FastifyInstance;
   url: string;
   ctx: GatewayContext;
+  /** Runs the Pixie whisper forwarder once now (tests); undefined when forwarding is off. */
+  forwardNow: (() => Promise<void>) | undefined;
   close(): Promise<void>;
 }
 
@@ -44,10 +49,17 @@ export function createSources(
           onError,
         })
       : undefined;
+  const pixie = createPixieSource(config.pixie);
   return {
     whispers: createWhisperSource(kc, { onError }),
     births: createBirthSource(kc, { onError }),
-    pixie: createPixieSource(),
+    pixie,
+    otlp: createOtlpStore({
+      retentionMs: config.otlp.retentionMs,
+      maxSeries: config.otlp.maxSeries,
+      deltaGauges: deltaGauges(pixie.scripts),
+    }),
+    otlpSignals: otlpSignals(pixie.scripts),
     ...(signals ? { signals } : {}),
     ...(config.observers.length ? { events: createObserverEvents(config.observers, onError) } : {}),
   };
@@ -64,7 +76,21 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
   telemetry.cacheSize("kernelwhispers", () => sources.whispers.list().length);
   telemetry.cacheSize("podbirthcertificates", () => sources.births.list().length);
   const ctx: GatewayContext = { config, sources, telemetry };
-  const stopSources = () => Promise.all(allSources(sources).map((s) => s.stop()));
+  const forwarder = config.whisperForward
+    ? startWhisperForwarder({
+        cfg: config.whisperForward,
+        catalogue: sources.otlpSignals,
+        store: sources.otlp,
+        onOutcome: (outcome) => telemetry.pixieForwards.inc({ outcome }),
+        log: (msg) => {
+          if (config.logLevel !== "silent") console.error(msg);
+        },
+      })
+    : undefined;
+  const stopSources = () => {
+    forwarder?.stop();
+    return Promise.all(allSources(sources).map((s) => s.stop()));
+  };
   try {
     const app = await buildGateway(ctx);
     const address = await app.listen({ host: config.host, port: config.port });
@@ -72,6 +98,7 @@ export async function startGateway(config: GatewayConfig): Promise<RunningGatewa
       app,
       url: address.replace("[::1]", "127.0.0.1"),
       ctx,
+      forwardNow: forwarder?.tick,
       async close() {
         await app.close();
         await stopSources();

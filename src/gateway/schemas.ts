@@ -82,8 +82,39 @@ export const TruthQuery = query(
 );
 export const PixieQuery = query(
   "pixie",
-  { script: Type.String({ minLength: 1, maxLength: 65_536, description: "PxL script." }) },
-  "Reserved: answers 501 until the Pixie integration lands.",
+  {
+    script: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        pattern: "^[a-z0-9-]+$",
+        description:
+          "A shipped script by name (src/pixie/scripts/manifest.json), e.g. pod-network.",
+      }),
+    ),
+    pxl: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 65_536,
+        description:
+          "Your own PxL (only with KG_PIXIE_ALLOW_USER_SCRIPTS=true); __time_from, __time_to and __interval_ns become Unix nanoseconds.",
+      }),
+    ),
+    cluster: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: "Pixie cluster id (default the first configured).",
+      }),
+    ),
+    format: Type.Optional(
+      enumOf(
+        ["series", "table"] as const,
+        "series (default for shipped scripts): one frame per pod and value; table: Pixie's tables as they are.",
+      ),
+    ),
+  },
+  "A PxL script run through Pixie's ExecuteScript over the range; exactly one of script or pxl.",
 );
 
 const QUERY_SCHEMAS = [SignalQuery, WhispersQuery, BirthsQuery, TruthQuery, PixieQuery] as const;

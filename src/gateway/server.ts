@@ -15,6 +15,7 @@ import healthz from "./routes/healthz.ts";
 import metrics from "./routes/metrics.ts";
 import openapi from "./routes/openapi.ts";
 import readyz from "./routes/readyz.ts";
+import otlpMetrics from "./routes/v1/metrics.ts";
 
 export type App = ReturnType<typeof createApp>;
 
@@ -128,7 +129,7 @@ export async function buildGateway(ctx: GatewayContext): Promise<FastifyInstance
         title: "kernel-gossip gateway",
         version: "0.1.0",
         description:
-          "One query API over observer kernel signals, KernelWhispers, PodBirthCertificates (and Pixie, reserved), answering Grafana data frames.",
+          "One query API over observer kernel signals, KernelWhispers, PodBirthCertificates and Pixie (PxL through ExecuteScript, OTLP pushed to /v1/metrics), answering Grafana data frames.",
       },
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
       security: [{ bearer: [] }],
@@ -144,6 +145,7 @@ export async function buildGateway(ctx: GatewayContext): Promise<FastifyInstance
     variables,
     annotations,
     stream,
+    otlpMetrics,
   ]) {
     register(app, ctx);
   }

@@ -11,6 +11,8 @@ export interface Telemetry {
   sourceLatency: Histogram<"source">;
   sourceCache: Counter<"source" | "outcome">;
   streamClients: Gauge;
+  otlpPoints: Counter<"outcome">;
+  pixieForwards: Counter<"outcome">;
   /** Registers a gauge read at scrape time, e.g. a cache size. */
   cacheSize(kind: string, read: () => number): void;
 }
@@ -65,6 +67,18 @@ export function createTelemetry(): Telemetry {
     streamClients: new Gauge({
       name: "kernel_gossip_gateway_stream_clients",
       help: "Open /api/v1/stream connections.",
+      registers: [registry],
+    }),
+    otlpPoints: new Counter({
+      name: "kernel_gossip_gateway_otlp_points_total",
+      help: "OTLP data points received on /v1/metrics: stored, or rejected (partial success).",
+      labelNames: ["outcome"],
+      registers: [registry],
+    }),
+    pixieForwards: new Counter({
+      name: "kernel_gossip_gateway_pixie_forwards_total",
+      help: "Posts of Pixie findings to the operator's /webhooks/pixie, by outcome (sent, failed).",
+      labelNames: ["outcome"],
       registers: [registry],
     }),
     cacheSize(kind, read) {

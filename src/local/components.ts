@@ -27,6 +27,7 @@ export interface Env {
   observerUrl?: string;
   operatorUrl?: string;
   prometheusUrl?: string;
+  gatewayUrl?: string;
   webhookToken: string;
   gatewayToken: string;
   workDir: string;
@@ -138,7 +139,7 @@ export async function operator(env: Env): Promise<Running> {
   return {
     name: "operator (observer events + webhooks → KernelWhispers)",
     lines: [
-      `webhooks:    ${s.url}/webhooks/grafana, ${s.url}/webhooks/alertmanager`,
+      `webhooks:    ${s.url}/webhooks/grafana, ${s.url}/webhooks/alertmanager, ${s.url}/webhooks/pixie`,
       `token:       Authorization: Bearer ${env.webhookToken}`,
       `metrics:     ${s.url}/metrics`,
       `log:         ${s.logPath}`,
@@ -193,11 +194,18 @@ export async function gateway(env: Env): Promise<Running> {
     vars.KG_PROMETHEUS_URL = env.prometheusUrl;
     vars.KG_SCRAPE_INTERVAL_MS = "15000";
   }
+  // Pixie findings pushed over OTLP become whispers through the operator (ADR 0027).
+  if (env.operatorUrl) {
+    vars.KG_OPERATOR_URL = env.operatorUrl;
+    vars.KG_OPERATOR_TOKEN = env.webhookToken;
+  }
   const s = await service("gateway", "src/gateway/main.ts", p, vars, env);
+  env.gatewayUrl = s.url;
   return {
     name: "gateway (the Grafana data source's query API)",
     lines: [
       `API:         ${s.url}/api/v1 (OpenAPI: ${s.url}/openapi.json)`,
+      `OTLP:        ${s.url}/v1/metrics (OTLP/HTTP metrics, e.g. Pixie's export via a collector)`,
       `token:       Authorization: Bearer ${env.gatewayToken}`,
       `log:         ${s.logPath}`,
     ],

@@ -10,6 +10,7 @@ import {
   operator,
   type Running,
 } from "./components.ts";
+import { removeState, writeState } from "./state.ts";
 
 async function main(): Promise<void> {
   const env = await newEnv();
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
     stopping = true;
     console.error("\nkernel-gossip: stopping");
     for (const r of running.reverse()) await r.stop().catch((e: unknown) => console.error(e));
+    await removeState(process.pid).catch(() => undefined);
     process.exit(code);
   };
   process.on("SIGINT", () => void stopAll(0));
@@ -52,6 +54,22 @@ async function main(): Promise<void> {
     for (const l of r.lines) console.log(`    ${l}`);
   }
   console.log(`\n  logs and generated config: ${env.workDir}`);
+  const state = await writeState({
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    kubeconfig: env.kubeconfig,
+    observerUrl: env.observerUrl,
+    operatorUrl: env.operatorUrl,
+    prometheusUrl: env.prometheusUrl,
+    gatewayUrl: env.gatewayUrl,
+    gatewayToken: env.gatewayToken,
+    webhookToken: env.webhookToken,
+  });
+  // The terminal view finds this run through the state file (src/cli/README.md).
+  console.log(`\n  terminal view (another shell; endpoints from ${state}):`);
+  console.log("    npx kernel-gossip watch            live whispers and kernel events");
+  console.log("    npx kernel-gossip demo throttle    provoke CPU throttling on this machine");
+  console.log("    npx kernel-gossip whispers | births | doctor");
   console.log("\nready. Press Ctrl+C to stop.");
   setInterval(() => undefined, 1 << 30);
 }

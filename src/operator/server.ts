@@ -8,6 +8,7 @@ import type { OperatorMetrics } from "./metrics.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { alertmanagerWebhook } from "./routes/webhooks/alertmanager.ts";
 import { grafanaWebhook } from "./routes/webhooks/grafana.ts";
+import { pixieWebhook } from "./routes/webhooks/pixie.ts";
 
 export interface Readiness {
   ready: boolean;
@@ -40,5 +41,6 @@ export function buildServer(ctx: AppContext) {
   healthRoutes(app, ctx);
   grafanaWebhook(app, ctx);
   alertmanagerWebhook(app, ctx);
+  pixieWebhook(app, ctx);
   return app;
 }

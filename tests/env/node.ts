@@ -14,8 +14,8 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { kubeBinaries, kubeletBinary } from "./binaries.ts";
 import { runKubectl, type KubectlResult } from "./cluster.ts";
-import { createNetwork, type NodeNetwork } from "./node/cni.ts";
-import { startContainerd, type Containerd } from "./node/containerd.ts";
+import { bridgeName, createNetwork, type NodeNetwork } from "./node/cni.ts";
+import { containerdSocket, startContainerd, type Containerd } from "./node/containerd.ts";
 import { bindNodeRole, controlPlaneOf, nodeKubeconfig } from "./node/credentials.ts";
 import {
   cgroupMounts,
@@ -26,6 +26,7 @@ import {
 } from "./node/host.ts";
 import { nodeImages, type NodeImages } from "./node/images.ts";
 import { startKubelet, type Kubelet } from "./node/kubelet.ts";
+import { NODE_DIR_PREFIX, pidsWithArg, sweepStaleNodes, writeOwner } from "./node/stale.ts";
 import { freePort } from "./cluster.ts";
 import { sleep, tail, waitFor } from "./process.ts";
 
@@ -87,21 +88,6 @@ function mountsUnder(dir: string): string[] {
     .sort((a, b) => b.length - a.length);
 }
 
-/** PIDs of containerd shims serving our containerd (they outlive it by design). */
-function shimPids(socket: string): number[] {
-  const out: number[] = [];
-  for (const e of readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0");
-      if ((cmd[0] ?? "").includes("containerd-shim") && cmd.includes(socket)) out.push(Number(e));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return out;
-}
-
 async function nodeReady(kubectl: TestNode["kubectl"], name: string): Promise<boolean> {
   const r = await kubectl([
     "get",
@@ -119,7 +105,10 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
   const id = randomBytes(4).toString("hex");
   const name = `kg-node-${id}`;
   const cgroupRoot = `/${name}`;
-  const dir = await mkdtemp(join(tmpdir(), "kernel-gossip-node-"));
+  const swept = await sweepStaleNodes();
+  if (swept.length) log(`swept leftovers of dead test nodes: ${swept.join(", ")}`);
+  const dir = await mkdtemp(join(tmpdir(), NODE_DIR_PREFIX));
+  await writeOwner(dir, { bridge: bridgeName(id), cgroupRoot, socket: containerdSocket(dir) });
   const hostBefore = await hostSnapshot(dir);
   const kubectlBin = kubeBinaries().kubectl;
   const kubectl = (args: string[], input?: string) =>
@@ -196,7 +185,7 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
       fn: async () => {
         await removeAllContainers(cd, containerIds).catch(() => undefined);
         await cd.stop();
-        for (const pid of shimPids(cd.socket)) {
+        for (const pid of pidsWithArg(cd.socket, "containerd-shim")) {
           try {
             process.kill(pid, "SIGKILL");
           } catch {

@@ -1,6 +1,8 @@
 // What a query handler may use: the configuration and the sources. Built once
 // in server.ts; handlers never construct sources themselves.
 import type { GatewayConfig } from "../config.ts";
+import type { OtlpSignal } from "../otlp/signals.ts";
+import type { OtlpStore } from "../otlp/store.ts";
 import type { ObserverEvents } from "../sources/observer-events.ts";
 import type {
   BirthSource,
@@ -17,6 +19,10 @@ export interface Sources {
   whispers: WhisperSource;
   births: BirthSource;
   pixie: PixieSource;
+  /** Series pushed to POST /v1/metrics. */
+  otlp: OtlpStore;
+  /** Which OTLP metrics feed which signal (from the Pixie manifest). */
+  otlpSignals: ReadonlyMap<string, OtlpSignal>;
   /** Live observer events for /stream; absent without KG_OBSERVER_URLS. */
   events?: ObserverEvents;
 }
@@ -28,6 +34,6 @@ export interface GatewayContext {
 }
 
 export function allSources(s: Sources): Source[] {
-  const all: (Source | undefined)[] = [s.whispers, s.births, s.signals, s.events, s.pixie];
+  const all: (Source | undefined)[] = [s.whispers, s.births, s.signals, s.events, s.pixie, s.otlp];
   return all.filter((x): x is Source => x !== undefined);
 }

@@ -8,6 +8,8 @@ import type { Query, QueryResult } from "../schemas.ts";
 import { SourceError, type Filters, type RangeRequest } from "../sources/source.ts";
 import { birthsFrame, selectBirths, timelineFrame } from "./births.ts";
 import type { GatewayContext } from "./context.ts";
+import { otlpSignalSeries } from "../otlp/signals.ts";
+import { pixieFrames } from "./pixie.ts";
 import { signalFrames } from "./signal.ts";
 import { truthFrame } from "./truth.ts";
 import { selectWhispers, whisperLogsFrame, whispersFrame } from "./whispers.ts";
@@ -59,6 +61,12 @@ export function checkLimits(queries: Query[], limits: Limits): LimitError | unde
         message: `maxDataPoints above the limit of ${limits.maxDataPoints}`,
       };
     }
+    if (q.type === "pixie" && (q.script === undefined) === (q.pxl === undefined)) {
+      return {
+        field: `${at}.script`,
+        message: "give exactly one of script (a shipped script) or pxl",
+      };
+    }
     if (q.type === "signal") {
       const points = Math.floor(span / stepOf(q, limits)) + 1;
       if (points > limits.maxDataPoints) {
@@ -103,9 +111,19 @@ async function framesOf(ctx: GatewayContext, q: Query): Promise<Frame[]> {
     maxRows: config.limits.maxRows,
   };
   switch (q.type) {
-    case "signal":
-      if (!sources.signals) throw NO_SIGNALS;
-      return signalFrames(q.refId, q.signal, sources.signals, labelFilters(q), range);
+    case "signal": {
+      // Pixie's numbers for the same pods, pushed over OTLP, sit beside the kernel's.
+      const pushed = otlpSignalSeries(
+        q.signal,
+        sources.otlpSignals,
+        sources.otlp,
+        labelFilters(q),
+        range,
+        config.otlp.intervalMs,
+      );
+      if (!sources.signals && !pushed.length) throw NO_SIGNALS;
+      return signalFrames(q.refId, q.signal, sources.signals, labelFilters(q), range, pushed);
+    }
     case "truth-vs-metrics":
       if (!sources.signals) throw NO_SIGNALS;
       return [
@@ -122,9 +140,23 @@ async function framesOf(ctx: GatewayContext, q: Query): Promise<Frame[]> {
       if (q.timeline) frames.push(...rows.map((b) => timelineFrame(q.refId, b)));
       return frames;
     }
-    case "pixie":
-      await sources.pixie.run(q.script, range);
-      return [];
+    case "pixie": {
+      const result = await sources.pixie.run(
+        {
+          ...(q.script ? { script: q.script } : {}),
+          ...(q.pxl ? { pxl: q.pxl } : {}),
+          ...(q.cluster ? { cluster: q.cluster } : {}),
+        },
+        range,
+      );
+      const def = q.script ? sources.pixie.scripts.get(q.script) : undefined;
+      return pixieFrames(q.refId, result, {
+        def,
+        format: q.format ?? (def ? "series" : "table"),
+        stepMs: range.stepMs,
+        filters: q.filters,
+      });
+    }
   }
 }
 

@@ -3,6 +3,8 @@
 // (Prometheus or the observers directly) is decided once, in gateway.ts.
 import type { KernelWhisper } from "../../shared/model/kernel-whisper.ts";
 import type { PodBirthCertificate } from "../../shared/model/pod-birth-certificate.ts";
+import type { ScriptDef } from "../../pixie/manifest.ts";
+import type { ScriptResult } from "../pixie/tables.ts";
 
 export type SourceState = "ready" | "starting" | "degraded" | "disabled";
 
@@ -84,9 +86,21 @@ export interface ObjectSource<T> extends Source {
 export type WhisperSource = ObjectSource<KernelWhisper>;
 export type BirthSource = ObjectSource<PodBirthCertificate>;
 
+/** A shipped script by name, or (when the configuration allows) the user's own PxL. */
+export interface PixieRunRequest {
+  script?: string;
+  pxl?: string;
+  /** One of the configured cluster ids; default the first. */
+  cluster?: string;
+}
+
 export interface PixieSource extends Source {
-  /** Runs a PxL script; rejects with SourceError until the Pixie issue fills this slot. */
-  run(script: string, range: RangeRequest): Promise<Series[]>;
+  /** The shipped scripts (src/pixie/scripts/manifest.json), by name. */
+  readonly scripts: ReadonlyMap<string, ScriptDef>;
+  /** The configured cluster ids (empty when Pixie is not configured). */
+  readonly clusterIds: readonly string[];
+  /** Runs a script through ExecuteScript over the range; rejects with SourceError. */
+  run(req: PixieRunRequest, range: RangeRequest): Promise<ScriptResult>;
 }
 
 /** A source failed; `status` is the HTTP-like status reported for that query. */

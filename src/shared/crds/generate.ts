@@ -1,10 +1,13 @@
-// Writes the generated files — deploy/crds/*.yaml from the model and the
-// shipped Prometheus rules — (`npm run gen`), or with --check exits non-zero
-// when a committed file differs from what its source says.
-import { readFile, writeFile } from "node:fs/promises";
+// Writes the generated files — deploy/crds/*.yaml from the model, the
+// shipped Prometheus rules, and the Grafana provisioning and dashboards
+// (src/shared/grafana/files.ts) — (`npm run gen`), or with --check exits
+// non-zero when a committed file differs from what its source says.
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { prometheusRules, SHIPPED_RULES } from "../alerts/prometheus-rules.ts";
+import { grafanaFiles } from "../grafana/files.ts";
 import { CRDS, type CustomResourceDefinition } from "./definitions.ts";
 
 const header = (source: string) =>
@@ -28,6 +31,7 @@ export const renderRules = () =>
 export const generated = (): [string, string][] => [
   ...CRDS.map((crd): [string, string] => [crdPath(crd), renderCrd(crd)]),
   [RULES_PATH, renderRules()],
+  ...grafanaFiles(),
 ];
 
 async function main(check: boolean): Promise<number> {
@@ -39,6 +43,7 @@ async function main(check: boolean): Promise<number> {
       console.error(`stale: ${path} (run npm run gen)`);
       stale++;
     } else {
+      await mkdir(dirname(path), { recursive: true });
       await writeFile(path, want);
       console.log(`wrote ${path}`);
     }

@@ -43,9 +43,12 @@ async function freeSubnet(): Promise<string> {
   throw new Error("no free 10.2xx.y.0/24 for the test node's bridge");
 }
 
+/** Interface names are at most 15 bytes. */
+export const bridgeName = (id: string) => `kgbr${id}`.slice(0, 15);
+
 export async function createNetwork(dir: string, id: string): Promise<NodeNetwork> {
   const prefix = await freeSubnet();
-  const bridge = `kgbr${id}`.slice(0, 15);
+  const bridge = bridgeName(id);
   const nodeIp = `${prefix}.1`;
   const subnet = `${prefix}.0/24`;
   const networkName = `kg-node-${id}`;

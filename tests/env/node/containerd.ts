@@ -77,11 +77,14 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 `;
 }
 
+/** containerd's socket for a node dir (known before start, for owner.json). */
+export const containerdSocket = (dir: string) => join(dir, "containerd", "containerd.sock");
+
 export async function startContainerd(o: ContainerdOptions): Promise<Containerd> {
   const base = join(o.dir, "containerd");
   const root = join(base, "root");
   const state = join(base, "state");
-  const socket = join(base, "containerd.sock");
+  const socket = containerdSocket(o.dir);
   const config = join(base, "config.toml");
   const logPath = join(base, "containerd.log");
   await mkdir(root, { recursive: true });

@@ -1,4 +1,4 @@
-// What both webhook routes share: credentials, raw-body signature check,
+// What the webhook routes (grafana, alertmanager, pixie) share: credentials, raw-body signature check,
 // schema validation (400 naming the field), standby refusal, and ingest.
 import type { FastifyInstance } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -12,7 +12,7 @@ export function webhookRoute(
   app: FastifyInstance,
   ctx: AppContext,
   path: string,
-  source: Extract<WhisperSource, "grafana" | "alertmanager">,
+  source: Extract<WhisperSource, "grafana" | "alertmanager" | "pixie">,
 ): void {
   const auth = ctx.cfg.webhooks.auth;
   app.register((scoped, _opts, done) => {

@@ -9,11 +9,17 @@ import { ErrorSchema } from "../../../schemas.ts";
 import type { App } from "../../../server.ts";
 import { PLOT_SIGNALS } from "../../../signals.ts";
 import type { Filters } from "../../../sources/source.ts";
+import { pixieVariable } from "../../../queries/pixie-variables.ts";
 import { headersTooLarge, openIf, unauthorized } from "../../security.ts";
 
-const KINDS = ["namespaces", "pods", "containers", "nodes", "signals"] as const;
+const PIXIE_KINDS = ["pixie-clusters", "pixie-namespaces", "pixie-pods"] as const;
+const KINDS = ["namespaces", "pods", "containers", "nodes", "signals", ...PIXIE_KINDS] as const;
 type Kind = (typeof KINDS)[number];
-const LABEL: Record<Exclude<Kind, "signals">, "namespace" | "pod" | "container" | "node"> = {
+type PixieKind = (typeof PIXIE_KINDS)[number];
+const LABEL: Record<
+  Exclude<Kind, "signals" | PixieKind>,
+  "namespace" | "pod" | "container" | "node"
+> = {
   namespaces: "namespace",
   pods: "pod",
   containers: "container",
@@ -24,7 +30,19 @@ const names = Type.Optional(
   Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 100 }),
 );
 const Query = Type.Object(
-  { namespace: names, pod: names, container: names, node: names },
+  {
+    namespace: names,
+    pod: names,
+    container: names,
+    node: names,
+    cluster: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: "pixie-* kinds: the Pixie cluster id.",
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 const Body = Type.Object(
@@ -60,8 +78,17 @@ export default function variables(app: App, ctx: GatewayContext) {
     async (req) => {
       const kind = req.params.kind;
       if (kind === "signals") return { values: [...PLOT_SIGNALS] };
+      if (kind === "pixie-clusters" || kind === "pixie-namespaces" || kind === "pixie-pods") {
+        return pixieVariable(ctx, kind, req.query);
+      }
       const label = LABEL[kind];
-      const f: Filters = req.query;
+      const q = req.query;
+      const f: Filters = {
+        namespace: q.namespace,
+        pod: q.pod,
+        container: q.container,
+        node: q.node,
+      };
       const values = new Set<string>();
       const add = (v: string | undefined) => v && values.add(v);
       const keys = ["namespace", "pod", "container", "node"] as const;
@@ -72,6 +99,7 @@ export default function variables(app: App, ctx: GatewayContext) {
       for (const t of tuples) {
         if (keys.every((k) => accepts(f[k], t[k]))) add(t[label]);
       }
+      for (const v of ctx.sources.otlp.labelValues(label, f)) add(v);
       const errors: { source: string; message: string }[] = [];
       if (ctx.sources.signals) {
         try {

@@ -1,0 +1,34 @@
+// Where the CLI finds kernel-gossip: flags, then environment variables, then the
+// state file a running `./kg run` writes (src/local/state.ts).
+import { readState, statePath } from "../local/state.ts";
+import { str, type Args } from "./args.ts";
+
+export interface Endpoints {
+  gatewayUrl?: string;
+  gatewayToken?: string;
+  observerUrl?: string;
+  source: string;
+}
+
+export function endpoints(a: Args): Endpoints {
+  const state = readState();
+  const pick = (flag: string, env: string, fromState: string | undefined) =>
+    str(a, flag) ?? process.env[env] ?? fromState;
+  const e: Endpoints = {
+    gatewayUrl: pick("gateway", "KG_GATEWAY_URL", state?.gatewayUrl),
+    gatewayToken: pick("token", "KG_GATEWAY_TOKEN", state?.gatewayToken),
+    observerUrl: pick("observer", "KG_OBSERVER_URL", state?.observerUrl),
+    source: state ? statePath() : "flags/environment",
+  };
+  return e;
+}
+
+export function needGateway(e: Endpoints): { url: string; token: string | undefined } {
+  if (!e.gatewayUrl) {
+    throw new Error(
+      "no gateway: start the local stack with `./kg run`, or pass --gateway URL --token TOKEN " +
+        "(or set KG_GATEWAY_URL and KG_GATEWAY_TOKEN)",
+    );
+  }
+  return { url: e.gatewayUrl.replace(/\/$/, ""), token: e.gatewayToken };
+}

@@ -1,0 +1,285 @@
+// Small builders for Grafana dashboard JSON (schemaVersion 42, Grafana 13):
+// panels laid out on the 24-column grid, targets for the kernel-gossip
+// plugin (a gateway query without its range — Grafana supplies that) and for
+// Prometheus, and query variables answered by the plugin's metricFindQuery.
+// Every panel names its unit: the builder signatures make it mandatory.
+import type { Query, QueryFilters } from "../../gateway/schemas.ts";
+import { GATEWAY_DS, PROMETHEUS_DS, type DataSourceRef } from "../grafana/contract.ts";
+
+export const SCHEMA_VERSION = 42;
+
+/**
+ * A plugin target: the gateway query minus what Grafana's request supplies
+ * (range, intervalMs, maxDataPoints). Filter values may name template
+ * variables ("$pod"); the plugin expands each into the selected values.
+ */
+export type GatewayTarget = DistributiveOmit<
+  Query,
+  "range" | "intervalMs" | "maxDataPoints" | "filters"
+> & {
+  datasource: typeof GATEWAY_DS;
+  filters?: Partial<Record<keyof QueryFilters, string[]>>;
+};
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export interface PromTarget {
+  refId: string;
+  datasource: typeof PROMETHEUS_DS;
+  expr: string;
+  legendFormat: string;
+  range: boolean;
+  instant: boolean;
+  editorMode: "code";
+  format?: "table" | "time_series";
+}
+
+export type Target = GatewayTarget | PromTarget;
+
+export const gateway = (q: DistributiveOmit<GatewayTarget, "datasource">): GatewayTarget => ({
+  ...q,
+  datasource: GATEWAY_DS,
+});
+
+export const prom = (
+  refId: string,
+  expr: string,
+  legendFormat: string,
+  kind: "range" | "instant" = "range",
+): PromTarget => ({
+  refId,
+  datasource: PROMETHEUS_DS,
+  expr,
+  legendFormat,
+  range: kind === "range",
+  instant: kind === "instant",
+  editorMode: "code",
+});
+
+export interface GridPos {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export interface Override {
+  matcher: { id: "byName" | "byRegexp"; options: string };
+  properties: { id: string; value: unknown }[];
+}
+
+export interface Panel {
+  id: number;
+  type: "timeseries" | "table" | "stat" | "bargauge" | "text";
+  title: string;
+  description: string;
+  gridPos: GridPos;
+  datasource: DataSourceRef;
+  targets: Target[];
+  fieldConfig: {
+    defaults: { unit: string; decimals?: number; min?: number; custom?: Record<string, unknown> };
+    overrides: Override[];
+  };
+  options: Record<string, unknown>;
+  transformations?: { id: string; options: Record<string, unknown> }[];
+}
+
+export interface PanelSpec {
+  title: string;
+  description: string;
+  /** Grafana unit id of the panel's values (fields may override by name). */
+  unit: string;
+  targets: Target[];
+  w: number;
+  h: number;
+  overrides?: Override[];
+  options?: Record<string, unknown>;
+  transformations?: Panel["transformations"];
+  min?: number;
+}
+
+/** Unit override for one field (table columns, series). */
+export const unitOf = (name: string, unit: string, byRegexp = false): Override => ({
+  matcher: { id: byRegexp ? "byRegexp" : "byName", options: name },
+  properties: [{ id: "unit", value: unit }],
+});
+
+const dsOf = (targets: Target[]): DataSourceRef => {
+  const first = targets[0]?.datasource;
+  if (!first) throw new Error("a panel needs at least one target");
+  if (targets.some((t) => t.datasource.uid !== first.uid))
+    throw new Error("one data source per panel");
+  return first;
+};
+
+/** Lays panels out left to right, wrapping at 24 columns; ids in order. */
+export function layout(rows: ((id: number, pos: GridPos) => Panel)[][]): Panel[] {
+  const out: Panel[] = [];
+  let y = 0;
+  for (const row of rows) {
+    let x = 0;
+    let tallest = 0;
+    for (const make of row) {
+      const p = make(out.length + 1, { x, y, w: 0, h: 0 });
+      p.gridPos = { x, y, w: p.gridPos.w, h: p.gridPos.h };
+      x += p.gridPos.w;
+      tallest = Math.max(tallest, p.gridPos.h);
+      out.push(p);
+    }
+    y += tallest;
+  }
+  return out;
+}
+
+const panel =
+  (type: Panel["type"], base: Record<string, unknown>, custom?: Record<string, unknown>) =>
+  (s: PanelSpec) =>
+  (id: number, pos: GridPos): Panel => ({
+    id,
+    type,
+    title: s.title,
+    description: s.description,
+    gridPos: { ...pos, w: s.w, h: s.h },
+    datasource: dsOf(s.targets),
+    targets: s.targets,
+    fieldConfig: {
+      defaults: {
+        unit: s.unit,
+        ...(s.min !== undefined ? { min: s.min } : {}),
+        ...(custom ? { custom } : {}),
+      },
+      overrides: s.overrides ?? [],
+    },
+    options: { ...base, ...s.options },
+    ...(s.transformations ? { transformations: s.transformations } : {}),
+  });
+
+export const timeseries = panel(
+  "timeseries",
+  { legend: { displayMode: "table", placement: "bottom", calcs: ["mean", "max", "lastNotNull"] } },
+  { drawStyle: "line", lineWidth: 1, fillOpacity: 10, spanNulls: false, showPoints: "never" },
+);
+export const table = panel("table", { showHeader: true, cellHeight: "sm" });
+export const stat = panel("stat", {
+  reduceOptions: { calcs: ["lastNotNull"], fields: "", values: false },
+  colorMode: "value",
+  graphMode: "none",
+  textMode: "value_and_name",
+});
+export const bargauge = panel("bargauge", {
+  reduceOptions: { calcs: ["lastNotNull"], fields: "", values: true },
+  orientation: "horizontal",
+  displayMode: "basic",
+});
+
+/** The plugin variable kinds: GET /api/v1/variables/{kind} of the gateway. */
+export type VariableKind = "namespaces" | "pods" | "containers" | "nodes" | "signals";
+
+export interface Variable {
+  type: "query";
+  name: string;
+  label: string;
+  datasource: typeof GATEWAY_DS;
+  /** "<kind>" or "<kind>?label=$var": the gateway's variables path and query. */
+  query: string;
+  definition: string;
+  refresh: 2;
+  multi: boolean;
+  includeAll: boolean;
+  regex: string;
+  sort: 1;
+  current: Record<string, never>;
+  options: never[];
+}
+
+/**
+ * A variable from the plugin's metricFindQuery. `scope` narrows by other
+ * variables (pods of the selected namespaces); `regex` filters the values.
+ */
+export function variable(
+  name: string,
+  label: string,
+  kind: VariableKind,
+  opts: { multi?: boolean; scope?: Record<string, string>; regex?: string } = {},
+): Variable {
+  const params = Object.entries(opts.scope ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join("&");
+  const query = params ? `${kind}?${params}` : kind;
+  const multi = opts.multi ?? true;
+  return {
+    type: "query",
+    name,
+    label,
+    datasource: GATEWAY_DS,
+    query,
+    definition: query,
+    refresh: 2, // on time range change: workloads come and go
+    multi,
+    includeAll: multi,
+    regex: opts.regex ?? "",
+    sort: 1,
+    current: {},
+    options: [],
+  };
+}
+
+export interface Dashboard {
+  uid: string;
+  title: string;
+  description: string;
+  tags: string[];
+  panels: Panel[];
+  templating: { list: Variable[] };
+  annotations: { list: Record<string, unknown>[] };
+  time: { from: string; to: string };
+  refresh: string;
+}
+
+/** The whole dashboard JSON, with Grafana's built-in annotations and the whisper annotations. */
+export function dashboard(d: Dashboard, filters: Record<string, string[]>) {
+  return {
+    __generated: "GENERATED by src/shared/dashboards/ — do not edit; run `npm run gen`.",
+    uid: d.uid,
+    title: d.title,
+    description: d.description,
+    tags: ["kernel-gossip", ...d.tags],
+    editable: false,
+    graphTooltip: 1,
+    timezone: "browser",
+    schemaVersion: SCHEMA_VERSION,
+    version: 1,
+    time: d.time,
+    refresh: d.refresh,
+    fiscalYearStartMonth: 0,
+    liveNow: false,
+    links: [],
+    templating: d.templating,
+    annotations: {
+      list: [
+        {
+          builtIn: 1,
+          datasource: { type: "grafana", uid: "-- Grafana --" },
+          enable: true,
+          hide: true,
+          iconColor: "rgba(0, 211, 255, 1)",
+          name: "Annotations & Alerts",
+          type: "dashboard",
+        },
+        {
+          datasource: GATEWAY_DS,
+          enable: true,
+          hide: false,
+          iconColor: "orange",
+          name: "Kernel whispers",
+          target: {
+            refId: "Anno",
+            type: "whispers",
+            ...(Object.keys(filters).length ? { filters } : {}),
+          },
+        },
+        ...d.annotations.list,
+      ],
+    },
+    panels: d.panels,
+  };
+}
