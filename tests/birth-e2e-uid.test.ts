@@ -21,7 +21,7 @@ import { closeTestCluster, testCluster, type TestCluster } from "./env/test-clus
 const isRoot = process.getuid?.() === 0;
 
 describe(
-  "births end to end: kubelet → observer → operator",
+  "births end to end, observer without API access (pod named by UID)",
   { skip: !isRoot && "needs root" },
   () => {
     let cluster: TestCluster;
