@@ -108,6 +108,24 @@ test(
       assert.match(line, /throttledPeriodsRatio=[\d.]+ ratio/, line);
       // The kernel event the whisper came from is on screen too.
       assert.match(last, new RegExp(`throttle_episode\\s+${cgroup.replace(/[/-]/g, "\\$&")}`));
+      // The one-shot commands read the same stack.
+      const cli = (args: string[]) =>
+        run(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+          cwd: REPO_ROOT,
+          env,
+        }).then((r) => r.stdout);
+      assert.match(await cli(["whispers"]), new RegExp(`cpu-throttling .*${cgroup}`));
+      const whispers = JSON.parse(await cli(["whispers", "--json"])) as { signal: string }[];
+      assert.ok(whispers.some((w) => w.signal === "cpu-throttling"));
+      assert.match(await cli(["births"]), /^(no pod birth certificates|STARTED)/);
+      // Without an observer URL, watch takes kernel events from the gateway's stream.
+      const once = await run(
+        process.execPath,
+        ["--import", "tsx", "src/cli/main.ts", "watch", "--once"],
+        { cwd: REPO_ROOT, env: { ...env, KG_OBSERVER_URL: "" } },
+      );
+      assert.match(once.stdout, /KERNEL EVENTS .*from gateway http:\/\/\S+\/api\/v1\/stream/);
+      assert.match(once.stdout, new RegExp(`cpu-throttling .*${cgroup}`));
       // q quits the view and restores the terminal.
       await tmux(["send-keys", "-t", session, "q"]);
       await until("watch to quit", 10_000, async () => !(await screen()).includes("WHISPERS"));

@@ -276,7 +276,7 @@ function App({ plugin, cfg }: { plugin: Plugin; cfg: HarnessConfig }) {
       </div>
       <section id="config-editor" className="harness-section">
         <h3>ConfigEditor</h3>
-        <ConfigEditor options={settings} onOptionsChange={setSettings} />
+        {ConfigEditor && <ConfigEditor options={settings} onOptionsChange={setSettings} />}
         <Button onClick={() => void saveAndTest()}>Save &amp; test</Button>
         {testResult && (
           <Alert
