@@ -1,9 +1,11 @@
-// End to end, for real: a pod created through the API server is started by
-// the real kubelet (containerd + runc), the real observer captures the
-// kernel's side of that start, and the operator — streaming the observer's
-// /events — writes its PodBirthCertificate. The certificate is checked
-// against the kernel's own state: the CPU quota file of the container's
-// cgroup, the container's namespaces in /proc, and its process. Needs root.
+// End to end with an observer that has no API access (it knows a pod only by
+// the UID in kubelet's cgroup path): a pod created through the API server is
+// started by the real kubelet (containerd + runc), the real observer captures
+// the start, and the operator names the pod through its pod index (by the
+// node's name) and writes the certificate. Checked against the kernel: the
+// container's CPU quota file, and every namespace the container does not share
+// with the host is created or joined in the certificate. The observer-with-API
+// flow, nginx and ten pods at once are in birth-e2e.test.ts. Needs root.
 import assert from "node:assert/strict";
 import { readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
@@ -19,7 +21,7 @@ import { closeTestCluster, testCluster, type TestCluster } from "./env/test-clus
 const isRoot = process.getuid?.() === 0;
 
 describe(
-  "births end to end: kubelet → observer → operator",
+  "births end to end, observer without API access (pod named by UID)",
   { skip: !isRoot && "needs root" },
   () => {
     let cluster: TestCluster;
@@ -52,7 +54,7 @@ describe(
       await closeTestCluster();
     });
 
-    test("a pod started by the kubelet gets a certificate that matches the kernel", async () => {
+    test("the operator names the pod from its UID; the certificate matches the kernel", async () => {
       assert.ok(node);
       const pod = busyboxPod(
         {
