@@ -13,3 +13,11 @@ mkdir -p "$out"
   --bundle --platform=node --target=node20 --format=esm \
   --outfile="$out/main.mjs" --log-level=warning \
   --banner:js="import { createRequire as __kgCreateRequire } from 'node:module'; const require = __kgCreateRequire(import.meta.url);"
+# The gateway reads files at run time relative to its module (import.meta.url):
+# Pixie's PxL scripts with their manifest (src/pixie/manifest.ts) and the .proto
+# message definitions of the Vizier client and the OTLP receiver.
+if [ "$component" = gateway ]; then
+  rm -rf "$out/scripts"
+  cp -r src/pixie/scripts "$out/scripts"
+  cp src/gateway/pixie/vizier.proto src/gateway/otlp/metrics.proto "$out/"
+fi
