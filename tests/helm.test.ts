@@ -222,10 +222,13 @@ test("non-default values render and pass a server-side dry-run (Prometheus Opera
   };
   assert.equal(cm.metadata.labels?.grafana_datasource, "1");
   const ds = parse(cm.data["kernel-gossip.yaml"] ?? "") as {
-    datasources: { type: string; url: string }[];
+    datasources: { type: string; uid: string; url: string; jsonData?: { gatewayUrl?: string } }[];
   };
   assert.equal(ds.datasources[0]?.type, PLUGIN_ID);
   assert.equal(ds.datasources[0].url, `http://kernel-gossip-gateway.${ns}.svc:8080`);
+  // The plugin's own setting and the uid the dashboards name.
+  assert.equal(ds.datasources[0].jsonData?.gatewayUrl, ds.datasources[0].url);
+  assert.equal(ds.datasources[0].uid, "kernel-gossip-gateway");
   assert.equal(ds.datasources[1]?.type, "prometheus");
   const pluginJson = join(REPO_ROOT, "src/plugin/src/plugin.json");
   if (existsSync(pluginJson)) {

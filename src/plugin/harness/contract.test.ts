@@ -4,6 +4,7 @@
 // refuse, fails here before any browser runs. The plugin's modules are loaded
 // at run time by path (they belong to the plugin's TypeScript project).
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { createRequire } from "node:module";
@@ -31,6 +32,7 @@ interface Contract {
   SIGNALS: readonly string[];
   SEVERITIES: readonly string[];
   NAME_FILTERS: readonly string[];
+  PIXIE_SCRIPTS: readonly string[];
 }
 interface RequestModule {
   toGatewayQuery: (q: Record<string, unknown>, ctx: Record<string, unknown>) => unknown;
@@ -50,6 +52,14 @@ describe("plugin contract = gateway schemas", () => {
     assert.deepEqual([...contract.PLOT_SIGNALS], [...PLOT_SIGNALS]);
     assert.deepEqual([...contract.SIGNALS], [...SIGNALS]);
     assert.deepEqual([...contract.SEVERITIES], [...SEVERITIES]);
+  });
+
+  test("pixie scripts: the editor offers exactly the scripts the gateway ships", async () => {
+    const manifest = JSON.parse(
+      await readFile(join(REPO_ROOT, "src/pixie/scripts/manifest.json"), "utf8"),
+    ) as { scripts: Record<string, unknown> };
+    assert.deepEqual([...contract.PIXIE_SCRIPTS].sort(), Object.keys(manifest.scripts).sort());
+    for (const name of contract.PIXIE_SCRIPTS) assert.match(name, /^[a-z0-9-]{1,64}$/);
   });
 
   test("filters: the plugin's name filters plus signal and severity are exactly the gateway's", () => {
@@ -85,11 +95,12 @@ describe("plugin contract = gateway schemas", () => {
       { refId: "B", queryType: "whispers", format: "logs", filters },
       { refId: "C", queryType: "births", timeline: true, filters },
       { refId: "D", queryType: "truth-vs-metrics", filters },
-      { refId: "E", queryType: "pixie", script: "px.display(df)" },
+      { refId: "E", queryType: "pixie", script: "service-http" },
+      { refId: "F", queryType: "pixie", script: "pods", pxl: "px.display(df)" },
     ].map((q) => request.toGatewayQuery(q, ctx));
     assert.deepEqual(
       queries.map((q) => (q as { type: string }).type),
-      gatewayTypes,
+      [...gatewayTypes, "pixie"],
     );
     assert.ok(valid({ queries }), ajv.errorsText(valid.errors));
     // …and the schema is strict enough that this check can fail.

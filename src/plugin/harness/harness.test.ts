@@ -470,12 +470,20 @@ describe("plugin harness (not Grafana): built dist/module.js in Chromium against
     );
   });
 
-  test("pixie: the gateway's 501 is shown on that query", async () => {
+  test("pixie: a shipped script by name, or own PxL; the gateway's 501 is shown", async () => {
     await page.getByRole("radio", { name: "Pixie" }).click();
+    await page.getByRole("combobox", { name: "Pixie script" }).click();
+    await page.getByRole("option", { name: "service-http" }).click();
+    const named = await runQuery("Run as panel");
+    assert.equal(named.sent?.script, "service-http");
+    assert.equal(named.sent.pxl, undefined);
+    assert.equal(named.errors?.[0]?.status, 501);
     await page
       .getByRole("textbox", { name: "PxL script" })
       .fill("px.display(px.DataFrame('conn_stats'))");
     const res = await runQuery("Run as panel");
+    assert.equal(res.sent?.pxl, "px.display(px.DataFrame('conn_stats'))");
+    assert.equal(res.sent.script, undefined);
     assert.equal(res.data.length, 0);
     assert.equal(res.errors?.[0]?.status, 501);
     assert.match(res.errors[0].message ?? "", /Pixie not configured/);

@@ -42,6 +42,20 @@ export type WhisperFormat = (typeof WHISPER_FORMATS)[number];
 export const NAME_FILTERS = ["namespace", "pod", "container", "node", "cgroup"] as const;
 export type NameFilter = (typeof NAME_FILTERS)[number];
 
+/**
+ * Pixie scripts the gateway ships and runs by name (src/pixie/scripts/manifest.json;
+ * harness/contract.test.ts fails when the two lists differ).
+ */
+export const PIXIE_SCRIPTS = [
+  "pod-network",
+  "pod-tcp-retransmits",
+  "pod-process",
+  "service-http",
+  "clusters",
+  "pods",
+] as const;
+export type PixieScript = (typeof PIXIE_SCRIPTS)[number];
+
 /** GET /api/v1/variables/{kind}. */
 export const VARIABLE_KINDS = ["namespaces", "pods", "containers", "nodes", "signals"] as const;
 export type VariableKind = (typeof VARIABLE_KINDS)[number];
@@ -69,7 +83,10 @@ export interface GatewayQuery {
   signal?: PlotSignal;
   format?: WhisperFormat;
   timeline?: boolean;
+  /** pixie: a shipped script by name … */
   script?: string;
+  /** … or the user's own PxL (the gateway runs it only with KG_PIXIE_ALLOW_USER_SCRIPTS=true). */
+  pxl?: string;
 }
 
 /** A frame as the gateway sends it (Grafana's data-frame JSON). */

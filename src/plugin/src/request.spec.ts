@@ -5,6 +5,7 @@ import {
   toGatewayQuery,
   variablePath,
 } from "./request";
+import type { KernelQuery } from "./types";
 
 // Stands in for getTemplateSrv().replace(text, scopedVars, 'csv') with two variables.
 const vars: Record<string, string> = {
@@ -82,10 +83,31 @@ describe("toGatewayQuery", () => {
     expect(toGatewayQuery({ refId: "B", queryType: "births", timeline: true }, ctx)?.timeline).toBe(
       true,
     );
-    expect(
-      toGatewayQuery({ refId: "P", queryType: "pixie", script: "px.display($pod)" }, ctx)?.script,
-    ).toBe("px.display(checkout-7d9f)");
     expect(toGatewayQuery({ refId: "N", queryType: "annotations" }, ctx)).toBeUndefined();
+  });
+
+  it("sends a pixie script by name, or the user's PxL instead when written", () => {
+    const pixie = (q: Partial<KernelQuery>) =>
+      toGatewayQuery({ refId: "P", queryType: "pixie", ...q }, ctx);
+    expect(pixie({})).toMatchObject({ type: "pixie", script: "pod-network" });
+    expect(pixie({})).not.toHaveProperty("pxl");
+    expect(pixie({ script: "service-http" })?.script).toBe("service-http");
+    const own = pixie({ script: "pods", pxl: "px.display($pod)" });
+    expect(own?.pxl).toBe("px.display(checkout-7d9f)");
+    expect(own).not.toHaveProperty("script");
+    expect(pixie({ script: "pods", pxl: "  " })).toMatchObject({ script: "pods" });
+  });
+
+  it("expands variables in signal and severity filters, keeping the gateway's values", () => {
+    const vars: Record<string, string> = { $sig: "oom-kill,cpu-usage", $all: "$__all" };
+    const c = { ...ctx, interpolate: (t: string) => vars[t] ?? t };
+    const q = (filters: KernelQuery["filters"]) =>
+      toGatewayQuery({ refId: "W", queryType: "whispers", filters }, c)?.filters;
+    expect(q({ signal: ["$sig", "tcp-resets"], severity: ["critical"] })).toEqual({
+      signal: ["oom-kill", "tcp-resets"],
+      severity: ["critical"],
+    });
+    expect(q({ signal: ["$all"] })).toBeUndefined();
   });
 
   it("defaults to a cpu-throttling signal query", () => {

@@ -3,6 +3,9 @@
 import {
   GATEWAY_QUERY_TYPES,
   NAME_FILTERS,
+  PIXIE_SCRIPTS,
+  SEVERITIES,
+  SIGNALS,
   type GatewayFilters,
   type GatewayQuery,
   type GatewayQueryType,
@@ -49,13 +52,43 @@ export function toGatewayFilters(
       out[key] = names;
     }
   }
-  if (f.signal?.length) {
-    out.signal = [...f.signal];
+  const signal = chosen(f.signal, SIGNALS, interpolate);
+  if (signal) {
+    out.signal = signal;
   }
-  if (f.severity?.length) {
-    out.severity = [...f.severity];
+  const severity = chosen(f.severity, SEVERITIES, interpolate);
+  if (severity) {
+    out.severity = severity;
   }
   return Object.keys(out).length ? out : undefined;
+}
+
+/**
+ * A signal/severity list with its variables expanded; undefined when empty or
+ * when a variable means "any". Values outside the gateway's enum (a variable
+ * offering cpu-usage, say) are dropped rather than sent to be refused.
+ */
+function chosen<T extends string>(
+  entries: readonly string[] | undefined,
+  known: readonly T[],
+  interpolate: Interpolate,
+): T[] | undefined {
+  if (!entries?.length) {
+    return undefined;
+  }
+  const out = new Set<T>();
+  for (const entry of entries) {
+    const names = splitNames(entry, interpolate);
+    if (!names) {
+      return undefined;
+    }
+    for (const n of names) {
+      if ((known as readonly string[]).includes(n)) {
+        out.add(n as T);
+      }
+    }
+  }
+  return out.size ? [...out] : undefined;
 }
 
 export const isGatewayType = (t: string | undefined): t is GatewayQueryType =>
@@ -104,9 +137,16 @@ export function toGatewayQuery(q: KernelQuery, ctx: RequestContext): GatewayQuer
         out.timeline = true;
       }
       break;
-    case "pixie":
-      out.script = ctx.interpolate(q.script ?? "");
+    case "pixie": {
+      // The gateway takes exactly one of the two: the user's PxL when written, else a name.
+      const pxl = q.pxl?.trim() ? ctx.interpolate(q.pxl) : undefined;
+      if (pxl) {
+        out.pxl = pxl;
+      } else {
+        out.script = q.script ?? PIXIE_SCRIPTS[0];
+      }
       break;
+    }
     case "truth-vs-metrics":
       break;
   }

@@ -5,6 +5,7 @@ import type { DataSourceJsonData } from "@grafana/data";
 import type { DataQuery } from "@grafana/schema";
 import type {
   NameFilter,
+  PixieScript,
   PlotSignal,
   QueryType,
   Severity,
@@ -15,14 +16,18 @@ import type {
 
 export * from "./contract";
 
+/** A template variable reference as dashboards store it: "$signal". */
+export type TemplateVariable = `$${string}`;
+
 /**
  * Filters as the editor keeps them. Name filters are free text so they can hold
  * template variables ("$namespace", "checkout,cart"); they become arrays only
- * after getTemplateSrv().replace().
+ * after getTemplateSrv().replace(). Signal and severity lists are the editor's
+ * choices, or a variable a dashboard names ("$signal").
  */
 export type QueryFilters = Partial<Record<NameFilter, string>> & {
-  signal?: Signal[];
-  severity?: Severity[];
+  signal?: Array<Signal | TemplateVariable>;
+  severity?: Array<Severity | TemplateVariable>;
 };
 
 export interface KernelQuery extends DataQuery {
@@ -33,8 +38,10 @@ export interface KernelQuery extends DataQuery {
   format?: WhisperFormat;
   /** births: also one timeline frame per certificate. */
   timeline?: boolean;
-  /** pixie: the PxL script (the gateway answers 501 until Pixie is configured). */
-  script?: string;
+  /** pixie: a shipped script by name (the gateway answers 501 until Pixie is configured) … */
+  script?: PixieScript;
+  /** … or the user's own PxL, sent instead of the name when not blank (gateway must allow it). */
+  pxl?: string;
   filters?: QueryFilters;
 }
 

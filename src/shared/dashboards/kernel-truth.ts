@@ -3,7 +3,7 @@
 import { SIGNAL_DEFS, type PlotSignal } from "../../gateway/signals.ts";
 import { dashboard, gateway, layout, prom, stat, table, timeseries, variable } from "./panels.ts";
 
-const filters = { namespace: ["$namespace"], pod: ["$pod"] };
+const filters = { namespace: "$namespace", pod: "$pod" };
 
 const signalPanel = (signal: PlotSignal, title: string) =>
   timeseries({
@@ -13,7 +13,7 @@ const signalPanel = (signal: PlotSignal, title: string) =>
     w: 12,
     h: 8,
     min: 0,
-    targets: [gateway({ refId: "A", type: "signal", signal, filters })],
+    targets: [gateway({ refId: "A", queryType: "signal", signal, filters })],
   });
 
 export const kernelTruth = () =>
@@ -47,7 +47,7 @@ export const kernelTruth = () =>
             targets: [
               gateway({
                 refId: "A",
-                type: "whispers",
+                queryType: "whispers",
                 format: "table",
                 filters: { ...filters, signal: ["$signal"] },
               }),

@@ -5,7 +5,7 @@
 import { SIGNAL_DEFS } from "../../gateway/signals.ts";
 import { dashboard, gateway, layout, prom, table, timeseries, unitOf, variable } from "./panels.ts";
 
-const filters = { namespace: ["$namespace"], pod: ["$pod"] };
+const filters = { namespace: "$namespace", pod: "$pod" };
 const sel = 'namespace="$namespace",pod="$pod"';
 const rate = (metric: string) => `sum(rate(${metric}{${sel}}[$__rate_interval]))`;
 
@@ -35,7 +35,7 @@ export const metricsLie = () =>
             unit: "short",
             w: 24,
             h: 7,
-            targets: [gateway({ refId: "A", type: "truth-vs-metrics", filters })],
+            targets: [gateway({ refId: "A", queryType: "truth-vs-metrics", filters })],
             overrides: [
               unitOf("avgCpuPercentOfLimit", "percent"),
               unitOf("throttledPeriodsRatio", "percentunit"),
@@ -93,7 +93,7 @@ export const metricsLie = () =>
             w: 8,
             h: 8,
             min: 0,
-            targets: [gateway({ refId: "A", type: "signal", signal, filters })],
+            targets: [gateway({ refId: "A", queryType: "signal", signal, filters })],
           }),
         ),
       ]),

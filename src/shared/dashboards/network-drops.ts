@@ -4,7 +4,7 @@
 import { SIGNAL_DEFS } from "../../gateway/signals.ts";
 import { dashboard, gateway, layout, prom, table, timeseries, unitOf, variable } from "./panels.ts";
 
-const filters = { namespace: ["$namespace"], pod: ["$pod"] };
+const filters = { namespace: "$namespace", pod: "$pod" };
 const sel = 'namespace=~"$namespace",pod=~"$pod"';
 const drops = (by: string, fn = "rate", w = "$__rate_interval") =>
   `sum by (${by}) (${fn}(kernel_gossip_packet_drops_total{${sel}}[${w}]))`;
@@ -77,7 +77,7 @@ export const networkDrops = () =>
             w: 12,
             h: 8,
             min: 0,
-            targets: [gateway({ refId: "A", type: "signal", signal, filters })],
+            targets: [gateway({ refId: "A", queryType: "signal", signal, filters })],
           }),
         ),
       ]),

@@ -1,26 +1,42 @@
 // Small builders for Grafana dashboard JSON (schemaVersion 42, Grafana 13):
-// panels laid out on the 24-column grid, targets for the kernel-gossip
-// plugin (a gateway query without its range — Grafana supplies that) and for
-// Prometheus, and query variables answered by the plugin's metricFindQuery.
+// panels laid out on the 24-column grid, targets in the kernel-gossip
+// plugin's own query model (what Grafana hands its query()) and for
+// Prometheus, and variables answered by the plugin's custom variable support.
 // Every panel names its unit: the builder signatures make it mandatory.
-import type { Query, QueryFilters } from "../../gateway/schemas.ts";
+import type { PlotSignal } from "../../gateway/signals.ts";
 import { GATEWAY_DS, PROMETHEUS_DS, type DataSourceRef } from "../grafana/contract.ts";
 
 export const SCHEMA_VERSION = 42;
 
+/** A template variable reference as the plugin's filters take it. */
+export type TemplateVariable = `$${string}`;
+
 /**
- * A plugin target: the gateway query minus what Grafana's request supplies
- * (range, intervalMs, maxDataPoints). Filter values may name template
- * variables ("$pod"); the plugin expands each into the selected values.
+ * The plugin's panel query, KernelQuery of src/plugin/src/types.ts (mirrored:
+ * the root TypeScript project cannot compile the plugin's sources). Grafana's
+ * `queryType` (the plugin maps it to the gateway's `type`); name filters are
+ * text that may name variables, which getTemplateSrv() expands. The tests
+ * in src/shared/grafana/ pass every target through the plugin's own request
+ * mapping and the gateway, so a drift fails there (ADR 0048).
  */
-export type GatewayTarget = DistributiveOmit<
-  Query,
-  "range" | "intervalMs" | "maxDataPoints" | "filters"
+export interface PluginQuery {
+  refId: string;
+  queryType: "signal" | "whispers" | "births" | "truth-vs-metrics" | "pixie" | "annotations";
+  signal?: PlotSignal;
+  format?: "table" | "logs";
+  timeline?: boolean;
+  script?: string;
+  pxl?: string;
+  filters?: PluginFilters;
+}
+export type PluginFilters = Partial<
+  Record<"namespace" | "pod" | "container" | "node" | "cgroup", string>
 > & {
-  datasource: typeof GATEWAY_DS;
-  filters?: Partial<Record<keyof QueryFilters, string[]>>;
+  signal?: string[];
+  severity?: string[];
 };
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export type GatewayTarget = PluginQuery & { datasource: typeof GATEWAY_DS };
 
 export interface PromTarget {
   refId: string;
@@ -35,7 +51,7 @@ export interface PromTarget {
 
 export type Target = GatewayTarget | PromTarget;
 
-export const gateway = (q: DistributiveOmit<GatewayTarget, "datasource">): GatewayTarget => ({
+export const gateway = (q: PluginQuery): GatewayTarget => ({
   ...q,
   datasource: GATEWAY_DS,
 });
@@ -174,13 +190,22 @@ export const bargauge = panel("bargauge", {
 /** The plugin variable kinds: GET /api/v1/variables/{kind} of the gateway. */
 export type VariableKind = "namespaces" | "pods" | "containers" | "nodes" | "signals";
 
+/** The plugin's VariableQuery (src/plugin/src/types.ts, mirrored): a kind narrowed by variables. */
+export interface PluginVariableQuery {
+  refId: string;
+  kind: VariableKind;
+  namespace?: string;
+  pod?: string;
+}
+
 export interface Variable {
   type: "query";
   name: string;
   label: string;
   datasource: typeof GATEWAY_DS;
-  /** "<kind>" or "<kind>?label=$var": the gateway's variables path and query. */
-  query: string;
+  /** The plugin's variable query object (its custom variable support stores this). */
+  query: PluginVariableQuery;
+  /** The same as text, "<kind>?namespace=$namespace" (what Grafana's variable list shows). */
   definition: string;
   refresh: 2;
   multi: boolean;
@@ -199,20 +224,25 @@ export function variable(
   name: string,
   label: string,
   kind: VariableKind,
-  opts: { multi?: boolean; scope?: Record<string, string>; regex?: string } = {},
+  opts: {
+    multi?: boolean;
+    scope?: Partial<Record<"namespace" | "pod", TemplateVariable>>;
+    regex?: string;
+  } = {},
 ): Variable {
-  const params = Object.entries(opts.scope ?? {})
+  const scope = opts.scope ?? {};
+  const params = Object.entries(scope)
     .map(([k, v]) => `${k}=${v}`)
     .join("&");
-  const query = params ? `${kind}?${params}` : kind;
+  const definition = params ? `${kind}?${params}` : kind;
   const multi = opts.multi ?? true;
   return {
     type: "query",
     name,
     label,
     datasource: GATEWAY_DS,
-    query,
-    definition: query,
+    query: { refId: "variable", kind, ...scope },
+    definition,
     refresh: 2, // on time range change: workloads come and go
     multi,
     includeAll: multi,
@@ -236,7 +266,7 @@ export interface Dashboard {
 }
 
 /** The whole dashboard JSON, with Grafana's built-in annotations and the whisper annotations. */
-export function dashboard(d: Dashboard, filters: Record<string, string[]>) {
+export function dashboard(d: Dashboard, filters: PluginFilters) {
   return {
     __generated: "GENERATED by src/shared/dashboards/ — do not edit; run `npm run gen`.",
     uid: d.uid,
@@ -273,9 +303,9 @@ export function dashboard(d: Dashboard, filters: Record<string, string[]>) {
           name: "Kernel whispers",
           target: {
             refId: "Anno",
-            type: "whispers",
+            queryType: "annotations",
             ...(Object.keys(filters).length ? { filters } : {}),
-          },
+          } satisfies PluginQuery,
         },
         ...d.annotations.list,
       ],

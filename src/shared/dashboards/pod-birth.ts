@@ -3,7 +3,7 @@
 // timeline (one frame per certificate) from the gateway's births query.
 import { bargauge, dashboard, gateway, layout, stat, table, unitOf, variable } from "./panels.ts";
 
-const filters = { namespace: ["$namespace"], pod: ["$pod"] };
+const filters = { namespace: "$namespace", pod: "$pod" };
 const CASCADE = [
   "syscalls",
   "forks",
@@ -39,7 +39,7 @@ export const podBirth = () =>
             unit: "short",
             w: 24,
             h: 8,
-            targets: [gateway({ refId: "A", type: "births", filters })],
+            targets: [gateway({ refId: "A", queryType: "births", filters })],
             overrides: [unitOf("duration", "s")],
           }),
         ],
@@ -52,7 +52,7 @@ export const podBirth = () =>
             w: 16,
             h: 8,
             min: 0,
-            targets: [gateway({ refId: "A", type: "births", filters })],
+            targets: [gateway({ refId: "A", queryType: "births", filters })],
             options: {
               reduceOptions: {
                 calcs: ["firstNotNull"],
@@ -67,7 +67,7 @@ export const podBirth = () =>
             unit: "s",
             w: 8,
             h: 8,
-            targets: [gateway({ refId: "A", type: "births", filters })],
+            targets: [gateway({ refId: "A", queryType: "births", filters })],
             options: {
               reduceOptions: { calcs: ["firstNotNull"], fields: "/^duration$/", values: false },
             },
@@ -81,7 +81,7 @@ export const podBirth = () =>
             unit: "short",
             w: 24,
             h: 12,
-            targets: [gateway({ refId: "A", type: "births", timeline: true, filters })],
+            targets: [gateway({ refId: "A", queryType: "births", timeline: true, filters })],
             overrides: [unitOf("offset", "µs")],
           }),
         ],

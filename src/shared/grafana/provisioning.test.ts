@@ -1,8 +1,11 @@
 // The generated Grafana files against Grafana's documented formats and
 // against each other: field names and types (closed schemas), unique uids,
 // every data source a dashboard or rule names is provisioned with that type,
-// every plugin target is a valid gateway query (the gateway's own TypeBox
-// schema, as its ajv settings compile it), every template variable used is
+// every plugin target is the plugin's own query model and becomes, through
+// the plugin's own request mapping (src/plugin/src/request.ts), a valid
+// gateway query (the gateway's own TypeBox schema, as its ajv settings
+// compile it), variable queries become gateway variable paths the same way,
+// every template variable used is
 // defined, and the Grafana and Prometheus renderings of the alert rules say
 // the same thing. PromQL parsing and the live gateway are in queries.test.ts.
 import assert from "node:assert/strict";
@@ -22,6 +25,12 @@ import { DASHBOARDS } from "../dashboards/index.ts";
 import { SCHEMA_VERSION } from "../dashboards/panels.ts";
 import { DASHBOARDS_MOUNT, ENV, EXPR_DS, PLUGIN_ID } from "./contract.ts";
 import { DASHBOARDS_DIR, grafanaFiles, PROVISIONING } from "./files.ts";
+import {
+  csvInterpolate,
+  foreignKeys,
+  pluginRequest,
+  pluginVariablePath,
+} from "./plugin-request.ts";
 import {
   AlertingFile,
   DashboardProvidersFile,
@@ -45,6 +54,7 @@ interface Ds {
 interface Target {
   refId: string;
   datasource: Ds;
+  filters?: Record<string, unknown>;
   [k: string]: unknown;
 }
 interface PanelJson {
@@ -65,7 +75,9 @@ interface DashboardJson {
   title: string;
   schemaVersion: number;
   panels: PanelJson[];
-  templating: { list: { name: string; query: string; datasource: Ds; regex: string }[] };
+  templating: {
+    list: { name: string; query: object; definition: string; datasource: Ds; regex: string }[];
+  };
   annotations: { list: { datasource: Ds; target?: Target; builtIn?: number }[] };
 }
 
@@ -218,39 +230,58 @@ test("dashboards: schema version, units, layout, defined variables, gateway-vali
         assert.ok(vars.has(name) || BUILTINS.has(name), `${d.uid}: undefined variable $${name}`);
       }
     };
+    // Variables: the plugin's VariableQuery, read by its own parser into a gateway variables path.
+    const sample = new Map(
+      d.templating.list.map((v) => [
+        v.name,
+        v.name === "signal" ? ["cpu-throttling", "oom-kill"] : ["x", "y"],
+      ]),
+    );
+    const interpolate = csvInterpolate(sample);
     for (const v of d.templating.list) {
-      const [kind, params = ""] = v.query.split("?");
-      assert.ok(
-        ["namespaces", "pods", "containers", "nodes", "signals"].includes(kind ?? ""),
-        `${d.uid} $${v.name}: ${v.query}`,
+      assert.deepEqual(foreignKeys(v.query, true), [], `${d.uid} $${v.name}: not the plugin's`);
+      used(JSON.stringify(v.query));
+      const path = pluginVariablePath(v.query, interpolate);
+      assert.match(
+        path ?? "",
+        /^\/api\/v1\/variables\/(namespaces|pods|containers|nodes|signals)(\?((namespace|pod)=[^&]+&?)+)?$/,
+        `${d.uid} $${v.name}: ${JSON.stringify(v.query)} → ${path}`,
       );
-      for (const [k, val] of new URLSearchParams(params)) {
-        assert.ok(["namespace", "pod", "container", "node"].includes(k), `${v.query}: ${k}`);
-        used(val);
-      }
+      // The text Grafana shows is the plugin's string form of the same query.
+      assert.equal(pluginVariablePath(v.definition, interpolate), path, `${d.uid} $${v.name}`);
     }
-    // Gateway targets, with every variable replaced by a sample value, are gateway queries.
+    // Plugin targets (panels and annotations): the plugin's query model, which its
+    // own request mapping turns into a query the gateway's schema accepts.
     const gatewayTargets = [
       ...d.panels.flatMap((p) => p.targets),
       ...d.annotations.list.flatMap((a) =>
         a.target ? [{ ...a.target, datasource: a.datasource }] : [],
       ),
     ].filter((t) => t.datasource.type === PLUGIN_ID);
+    let annotations = 0;
     for (const t of gatewayTargets) {
+      const what = `${d.uid}: ${JSON.stringify(t)}`;
       used(JSON.stringify(t));
-      const query: Record<string, unknown> = { ...t };
-      delete query.datasource;
-      const sample = JSON.parse(
-        JSON.stringify(query)
-          .replace(/"\$signal"/g, '"cpu-throttling"')
-          .replace(/\$\w+/g, "x"),
-      ) as object;
-      const req = { ...sample, range: { from: 0, to: 3_600_000 } };
+      assert.deepEqual(foreignKeys(t), [], `${what}: fields outside the plugin's query model`);
+      const sent = pluginRequest(t, 0, 3_600_000, interpolate);
+      if (sent.kind === "annotations") {
+        annotations++;
+        const params = new URLSearchParams(sent.path.split("?")[1]);
+        for (const k of params.keys())
+          assert.ok(["from", "to", "namespace", "pod", "signal"].includes(k), `${what}: ${k}`);
+        continue;
+      }
+      if (sent.kind !== "query") assert.fail(`${what}: ${sent.why}`);
       assert.ok(
-        validateQuery(req),
-        `${d.uid}: ${JSON.stringify(t)}: ${ajv.errorsText(validateQuery.errors)}`,
+        validateQuery(sent.query),
+        `${what} → ${JSON.stringify(sent.query)}: ${ajv.errorsText(validateQuery.errors)}`,
       );
+      // Every variable named in a filter reached the wire as its selected values.
+      for (const [k, v] of Object.entries(t.filters ?? {}))
+        if (typeof v === "string" && v.startsWith("$"))
+          assert.deepEqual((sent.query.filters as Record<string, unknown>)[k], ["x", "y"], what);
     }
+    assert.equal(annotations, 1, `${d.uid}: the whisper annotations`);
     const cells = new Set<string>();
     for (const p of d.panels) {
       assert.ok(p.fieldConfig.defaults.unit, `${d.uid}/${p.title}: no unit`);

@@ -3,9 +3,10 @@
 // scraping the real observer on this kernel — it must parse and evaluate, and
 // every metric it names must be one the observer exports — and every plugin
 // target and variable query is answered by a real gateway (backed by the real
-// API server and that Prometheus) as Grafana's plugin would ask: with the
-// range Grafana supplies and variables replaced by the values the gateway
-// itself offers. Grafana cannot run here; this is the boundary it would call.
+// API server and that Prometheus) exactly as the plugin asks: the plugin's own
+// request mapping (src/plugin/src/request.ts) builds each request, with the
+// range Grafana supplies and variables replaced, as getTemplateSrv() would,
+// by values the gateway itself offers. Grafana cannot run here; this is the boundary it would call.
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -21,6 +22,7 @@ import { grafanaAlerting } from "../alerts/grafana-alerting.ts";
 import { SHIPPED_RULES } from "../alerts/rules.ts";
 import { DASHBOARDS } from "../dashboards/index.ts";
 import { PLUGIN_ID } from "./contract.ts";
+import { csvInterpolate, pluginRequest, pluginVariablePath } from "./plugin-request.ts";
 
 type Board = ReturnType<(typeof DASHBOARDS)[string]>;
 interface AnyTarget {
@@ -96,7 +98,7 @@ function grafanaInterpolate(expr: string, vars: Map<string, string>): string {
 const promExprs = () => [
   ...boards.flatMap((b) =>
     b.panels.flatMap((p) =>
-      (p.targets as AnyTarget[])
+      (p.targets as unknown as AnyTarget[])
         .filter((t) => typeof t.expr === "string")
         .map((t) => ({
           where: `${b.uid}/${p.title}/${t.refId}`,
@@ -139,25 +141,22 @@ test("every plugin target and variable query is answered by the real gateway", a
   const now = Date.now();
   let asked = 0;
   for (const b of boards) {
-    // Variables in order, each scoped by the ones before, as Grafana refreshes them.
-    const chosen = new Map<string, string>();
+    // Variables in order, each scoped by the ones before, as Grafana refreshes them;
+    // the plugin's own parser and path builder make each request.
+    const chosen = new Map<string, string[]>();
+    const interpolate = csvInterpolate(chosen);
     for (const v of b.templating.list) {
-      // A scope variable without a value is "All of nothing": the plugin leaves it out.
-      const [kind = "", params = ""] = v.query.split("?");
-      const scope = new URLSearchParams();
-      for (const [k, val] of new URLSearchParams(params)) {
-        const x = chosen.get(val.replace(/^\$/, ""));
-        if (x !== undefined) scope.set(k, x);
-      }
-      const path = scope.size ? `${kind}?${scope.toString()}` : kind;
-      const r = await api.call<{ values: string[] }>("GET", `/api/v1/variables/${path}`);
-      assert.equal(r.status, 200, `${b.uid} $${v.name}: ${r.text}`);
+      const path = pluginVariablePath(v.query, interpolate);
+      assert.ok(path, `${b.uid} $${v.name}: ${JSON.stringify(v.query)}`);
+      const r = await api.call<{ values: string[] }>("GET", path);
+      assert.equal(r.status, 200, `${b.uid} $${v.name} ${path}: ${r.text}`);
       const re = v.regex ? new RegExp(v.regex.slice(1, v.regex.lastIndexOf("/"))) : undefined;
       const first = r.body.values.find((x) => !re || re.test(x));
-      if (first !== undefined) chosen.set(v.name, first);
+      // A variable without values replaces to "" (any), as Grafana's csv format does.
+      chosen.set(v.name, first === undefined ? [] : [first]);
     }
     const targets: AnyTarget[] = [
-      ...b.panels.flatMap((p) => p.targets as AnyTarget[]),
+      ...b.panels.flatMap((p) => p.targets as unknown as AnyTarget[]),
       ...b.annotations.list.flatMap((a) =>
         a.target
           ? [{ ...(a.target as AnyTarget), datasource: a.datasource as AnyTarget["datasource"] }]
@@ -165,21 +164,24 @@ test("every plugin target and variable query is answered by the real gateway", a
       ),
     ].filter((t) => t.datasource.type === PLUGIN_ID);
     for (const t of targets) {
-      const query: Record<string, unknown> = { ...t, range: { from: now - 900_000, to: now } };
-      delete query.datasource;
-      // A variable with no values is "All of nothing": the plugin sends an empty list (any).
-      const text = JSON.stringify(query).replace(/"\$(\w+)"/g, (_, n: string) =>
-        chosen.has(n) ? JSON.stringify(chosen.get(n)) : "",
-      );
-      const body = JSON.parse(text.replace(/\[,?\]/g, "[]").replace(/,\]/g, "]")) as object;
+      const what = `${b.uid}: ${JSON.stringify(t)}`;
+      const sent = pluginRequest(t, now - 900_000, now, interpolate);
+      if (sent.kind === "annotations") {
+        const r = await api.call<{ annotations: unknown[] }>("GET", sent.path);
+        assert.equal(r.status, 200, `${what} ${sent.path}: ${r.text}`);
+        assert.ok(Array.isArray(r.body.annotations), what);
+        asked++;
+        continue;
+      }
+      if (sent.kind !== "query") assert.fail(`${what}: ${sent.why}`);
       const r = await api.call<{ results: Record<string, { status: number; error?: string }> }>(
         "POST",
         "/api/v1/query",
-        { queries: [body] },
+        { queries: [sent.query] },
       );
-      assert.equal(r.status, 200, `${b.uid}: ${JSON.stringify(t)}: ${r.text}`);
+      assert.equal(r.status, 200, `${what} → ${JSON.stringify(sent.query)}: ${r.text}`);
       const res = r.body.results[t.refId];
-      assert.equal(res?.status, 200, `${b.uid}: ${JSON.stringify(t)}: ${res?.error ?? ""}`);
+      assert.equal(res?.status, 200, `${what}: ${res?.error ?? ""}`);
       asked++;
     }
   }
@@ -192,13 +194,18 @@ test("the panels show the kernel's numbers for a cgroup it throttles", async () 
     const t = boards.find((b) => b.uid === uid)?.panels.find((p) => p.title === title)
       ?.targets[0] as AnyTarget | undefined;
     assert.ok(t, `${uid}/${title}`);
-    // Narrowed to this test's cgroup: a workload without pod labels, shared machine.
-    const query: Record<string, unknown> = { ...t, filters: { cgroup: [cg.path] } };
-    delete query.datasource;
-    return query;
+    // Narrowed to this test's cgroup (a workload without pod labels, shared machine),
+    // then sent as the plugin sends it.
+    const sent = pluginRequest(
+      { ...t, filters: { cgroup: cg.path } },
+      now - 300_000,
+      now,
+      (x) => x,
+    );
+    if (sent.kind !== "query") assert.fail(`${uid}/${title}: ${sent.kind}`);
+    return sent.query;
   };
   const now = Date.now();
-  const range = { from: now - 300_000, to: now };
   const r = await api.call<{
     results: Record<
       string,
@@ -206,8 +213,8 @@ test("the panels show the kernel's numbers for a cgroup it throttles", async () 
     >;
   }>("POST", "/api/v1/query", {
     queries: [
-      { ...target("kg-kernel-truth", "CFS throttled periods (share)"), refId: "T", range },
-      { ...target("kg-metrics-lie", "Truth vs metrics over the range"), refId: "M", range },
+      { ...target("kg-kernel-truth", "CFS throttled periods (share)"), refId: "T" },
+      { ...target("kg-metrics-lie", "Truth vs metrics over the range"), refId: "M" },
     ],
   });
   assert.equal(r.status, 200, r.text);

@@ -14,9 +14,23 @@ import {
   TextArea,
 } from "@grafana/ui";
 import type { DataSource } from "../datasource";
-import { NAME_FILTERS, type NameFilter, type Severity, type Signal } from "../contract";
-import type { KernelOptions, KernelQuery, QueryFilters } from "../types";
-import { plotSignalOptions, queryTypeOptions, severityOptions, signalOptions } from "./options";
+import {
+  NAME_FILTERS,
+  PIXIE_SCRIPTS,
+  SEVERITIES,
+  SIGNALS,
+  type NameFilter,
+  type Severity,
+  type Signal,
+} from "../contract";
+import type { KernelOptions, KernelQuery, QueryFilters, TemplateVariable } from "../types";
+import {
+  pixieScriptOptions,
+  plotSignalOptions,
+  queryTypeOptions,
+  severityOptions,
+  signalOptions,
+} from "./options";
 
 type Props = QueryEditorProps<DataSource, KernelQuery, KernelOptions>;
 
@@ -93,13 +107,36 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
       )}
 
       {type === "pixie" && (
-        <InlineField label="PxL script" labelWidth={16} grow>
+        <InlineField
+          label="Script"
+          labelWidth={16}
+          tooltip="A PxL script the gateway ships, run by name"
+        >
+          <Combobox
+            id="kg-pixie-script"
+            aria-label="Pixie script"
+            width={30}
+            options={pixieScriptOptions}
+            value={query.script ?? PIXIE_SCRIPTS[0]}
+            onChange={(o) => change({ ...query, script: o.value })}
+          />
+        </InlineField>
+      )}
+
+      {type === "pixie" && (
+        <InlineField
+          label="PxL script"
+          labelWidth={16}
+          grow
+          tooltip="Your own PxL, sent instead of the script above when not empty; the gateway runs it only with KG_PIXIE_ALLOW_USER_SCRIPTS=true"
+        >
           <TextArea
             aria-label="PxL script"
             rows={4}
-            value={query.script ?? ""}
+            placeholder="optional"
+            value={query.pxl ?? ""}
             onChange={(e: ChangeEvent<HTMLTextAreaElement>) =>
-              change({ ...query, script: e.target.value }, false)
+              change({ ...query, pxl: e.target.value || undefined }, false)
             }
             onBlur={onRunQuery}
           />
@@ -127,8 +164,13 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
               width={40}
               placeholder="any"
               options={signalOptions}
-              value={filters.signal ?? []}
-              onChange={(os) => setFilters({ ...filters, signal: os.map((o) => o.value) })}
+              value={(filters.signal ?? []).filter(isSignal)}
+              onChange={(os) =>
+                setFilters({
+                  ...filters,
+                  signal: [...variablesIn(filters.signal), ...os.map((o) => o.value)],
+                })
+              }
             />
           </InlineField>
           <InlineField label="Severity" labelWidth={12}>
@@ -137,8 +179,13 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
               width={30}
               placeholder="any"
               options={severityOptions}
-              value={filters.severity ?? []}
-              onChange={(os) => setFilters({ ...filters, severity: os.map((o) => o.value) })}
+              value={(filters.severity ?? []).filter(isSeverity)}
+              onChange={(os) =>
+                setFilters({
+                  ...filters,
+                  severity: [...variablesIn(filters.severity), ...os.map((o) => o.value)],
+                })
+              }
             />
           </InlineField>
         </Stack>
@@ -146,6 +193,12 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
     </Stack>
   );
 }
+
+const isSignal = (s: string): s is Signal => (SIGNALS as readonly string[]).includes(s);
+const isSeverity = (s: string): s is Severity => (SEVERITIES as readonly string[]).includes(s);
+/** A dashboard's "$signal" is not a choice the picker shows, so picking keeps it. */
+const variablesIn = (list: readonly string[] | undefined) =>
+  (list ?? []).filter((s): s is TemplateVariable => s.startsWith("$"));
 
 /** A text filter that commits on blur or Enter, so typing does not run a query per key. */
 function NameFilterInput(props: {

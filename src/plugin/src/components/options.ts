@@ -2,7 +2,14 @@
 // new gateway type or signal shows up in the editors without another list.
 import type { SelectableValue } from "@grafana/data";
 import type { ComboboxOption } from "@grafana/ui";
-import { PLOT_SIGNALS, SEVERITIES, SIGNALS, VARIABLE_KINDS, type QueryType } from "../contract";
+import {
+  PIXIE_SCRIPTS,
+  PLOT_SIGNALS,
+  SEVERITIES,
+  SIGNALS,
+  VARIABLE_KINDS,
+  type QueryType,
+} from "../contract";
 
 const QUERY_TYPE_HELP: Record<QueryType, [string, string]> = {
   signal: ["Signal", "Time series of one kernel signal per workload"],
@@ -12,7 +19,10 @@ const QUERY_TYPE_HELP: Record<QueryType, [string, string]> = {
     "Truth vs metrics",
     "Averaged CPU % of limit beside what the kernel counted",
   ],
-  pixie: ["Pixie", "A PxL script (reserved: the gateway answers 501 until Pixie is configured)"],
+  pixie: [
+    "Pixie",
+    "A shipped PxL script by name, or your own PxL (the gateway answers 501 until Pixie is configured)",
+  ],
   annotations: ["Annotations", "Whispers as time-range annotations"],
 };
 
@@ -29,3 +39,4 @@ export const plotSignalOptions = PLOT_SIGNALS.map(opt);
 export const signalOptions = SIGNALS.map(opt);
 export const severityOptions = SEVERITIES.map(opt);
 export const variableKindOptions = VARIABLE_KINDS.map(opt);
+export const pixieScriptOptions = PIXIE_SCRIPTS.map(opt);
