@@ -13,7 +13,8 @@
 #   - cross-check: syscalls of one start counted by `strace -f -c` vs the
 #     birth event of the same start
 # Needs root, runc, busybox-static, perf (linux-perf), strace, curl, jq.
-# Usage: bench/observer/birth.sh   (env: STARTS=20 BLOCK=5 SYSCALL_LOOPS=2000000)
+# Usage: bench/observer/birth.sh   (env: STARTS=20 BLOCK=5 SYSCALL_LOOPS=2000000,
+#        BIRTHS_OUT=file keeps the birth events of the capture side)
 set -euo pipefail
 export LC_ALL=C
 
@@ -85,16 +86,24 @@ new_bundle() {
 
 now_ns() { date +%s%N; }
 
-# One start: wall µs of `runc run -d` appended to $1, then delete the container.
+# One start: wall µs of `runc run -d` appended to $1. `runc run -d` returns
+# once runc init may exec the entrypoint, not after it did: wait for the exec
+# (comm "sleep") so a delete never kills the container before its entrypoint
+# ran (the observer would rightly report that birth incomplete).
 start_once() {
-  local t0 t1
+  local t0 t1 pid i
   new_bundle
   t0=$(now_ns)
   runc --root "$WORK/state" run -d --bundle "$BUNDLE" "c$N" </dev/null >/dev/null 2>&1
   t1=$(now_ns)
-  runc --root "$WORK/state" delete -f "c$N" >/dev/null 2>&1
   echo $(((t1 - t0) / 1000)) >>"$1"
+  pid=$(runc --root "$WORK/state" state "c$N" | jq -r .pid)
+  for ((i = 0; i < 100; i++)); do
+    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == sleep ]] && break
+    sleep 0.05
+  done
 }
+delete_last() { runc --root "$WORK/state" delete -f "c$N" >/dev/null 2>&1 || true; }
 
 # The pod cgroup of the last bundle.
 pod_of_bundle() {
@@ -154,7 +163,7 @@ wait_idle() {
     sleep 0.1
   done
 }
-median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.6g\n", (a[NR/2]+a[NR/2+1])/2}'; }
 mean() { awk '{s+=$1} END {printf "%.1f\n", s/NR}'; }
 
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -164,12 +173,16 @@ echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 : >"$WORK/capt"
 done_starts=0
 while ((done_starts < STARTS)); do
-  for ((i = 0; i < BLOCK; i++)); do start_once "$WORK/base"; done
+  for ((i = 0; i < BLOCK; i++)); do
+    start_once "$WORK/base"
+    delete_last
+  done
   start_observer
   wait_idle
   for ((i = 0; i < BLOCK; i++)); do
     start_once "$WORK/capt"
     collect_birth "$WORK/births" # each start is its own window, closed before the next
+    delete_last
     wait_idle
   done
   stop_observer
@@ -191,23 +204,38 @@ done
 printf "  %-22s %s\n" "namespaces created" "$(jq -r '.evidence.namespacesCreated | [.[]] | add' "$WORK/births" | median)"
 printf "  %-22s %s\n" "cgroups created" "$(jq -r '.evidence.cgroupsCreated | length' "$WORK/births" | median)"
 printf "  %-22s %s\n" "cgroup files written" "$(jq -r '.evidence.cgroupFilesWritten | length' "$WORK/births" | median)"
-printf "  %-22s %s\n" "complete" "$(jq -r '.evidence.complete' "$WORK/births" | sort | uniq -c | tr '\n' ' ')"
+printf "  %-22s %s\n" "complete/closeReason" \
+  "$(jq -r '"\(.evidence.complete)/\(.evidence.closeReason)"' "$WORK/births" | sort | uniq -c | tr -s ' \n' ' ')"
+[[ -n "${BIRTHS_OUT:-}" ]] && cp "$WORK/births" "$BIRTHS_OUT"
 
 # ---- host syscall cost with no window open ---------------------------------
 syscall_once() { taskset -c 0 perf bench syscall basic -l "$SYSCALL_LOOPS" 2>/dev/null | awk '/usecs\/op/ {print $1}'; }
 echo
-echo "host syscalls with no window open (perf bench syscall basic, usecs/op, median of 3)"
-base_sc=$( (syscall_once; syscall_once; syscall_once) | median)
-start_observer
-wait_idle
-runs0=$(curl -s "$ADDR/metrics" | awk '/program="birth_sys_enter"/ && /^kernel_gossip_bpf_program_runs_total/ {print $2}')
-links=$(sys_links)
-obs_sc=$( (syscall_once; syscall_once; syscall_once) | median)
-runs1=$(curl -s "$ADDR/metrics" | awk '/program="birth_sys_enter"/ && /^kernel_gossip_bpf_program_runs_total/ {print $2}')
+echo "host syscalls with no window open (perf bench syscall basic, usecs/op, median of 5 alternating runs)"
+: >"$WORK/sc_base"
+: >"$WORK/sc_idle"
+links_max=0
+runs_delta=0
+for ((r = 0; r < 5; r++)); do
+  syscall_once >>"$WORK/sc_base"
+  start_observer
+  wait_idle
+  runs0=$(curl -s "$ADDR/metrics" | awk '/program="birth_sys_enter"/ && /^kernel_gossip_bpf_program_runs_total/ {print $2}')
+  l=$(sys_links)
+  ((l > links_max)) && links_max=$l
+  syscall_once >>"$WORK/sc_idle"
+  runs1=$(curl -s "$ADDR/metrics" | awk '/program="birth_sys_enter"/ && /^kernel_gossip_bpf_program_runs_total/ {print $2}')
+  runs_delta=$(awk -v a="$runs_delta" -v x="$runs0" -v y="$runs1" 'BEGIN {print a + y - x}')
+  stop_observer
+done
+base_sc=$(median <"$WORK/sc_base")
+obs_sc=$(median <"$WORK/sc_idle")
 printf "  %-34s %s\n" "baseline (no observer)" "$base_sc"
 printf "  %-34s %s  %+.1f%%\n" "observer idle (births loaded)" "$obs_sc" \
   "$(awk -v a="$base_sc" -v b="$obs_sc" 'BEGIN {print (b - a) / a * 100}')"
-echo "  sys_enter links held while idle: $links; birth_sys_enter runs during the idle run: $runs0 -> $runs1"
+echo "  sys_enter links held while idle (max): $links_max; birth_sys_enter runs during the idle runs: $runs_delta"
+start_observer
+wait_idle
 
 # ---- syscall program cost while attached, and a strace cross-check ---------
 new_bundle

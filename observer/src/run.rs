@@ -220,6 +220,11 @@ fn ringbuf_loop(state: Arc<State>) -> Result<()> {
         if let Err(e) = rb.poll(Duration::from_millis(100)) {
             tracing::debug!(error = %e, "ring buffer poll");
         }
+        // poll() only drains rings that signalled; birth records are mostly
+        // submitted without a wake-up (ADR 0016), so drain every ring.
+        if let Err(e) = rb.consume() {
+            tracing::debug!(error = %e, "ring buffer consume");
+        }
         state.birth_tick();
     }
     Ok(())

@@ -12,6 +12,10 @@
  *   syscalls, reports writes to cgroup control files with the bytes written,
  *   and namespace flags of clone/clone3/unshare/setns.
  *
+ * Only records that must change what is attached (a runtime's exec, a cgroup
+ * made by an untracked process) wake userspace; the rest wait for its next
+ * poll (100 ms), so a container start costs a few wake-ups, not hundreds.
+ *
  * Everything reads through BPF_CORE_READ so one source serves tp_btf and the
  * raw_tp fallback; these events are rare enough that the ~150 ns does not
  * matter.
@@ -239,11 +243,16 @@ static __always_inline void on_mkdir(struct cgroup *cgrp, const char *path)
 	if (!buf)
 		return;
 	bpf_probe_read_kernel_str(buf, BIRTH_PATH_MAX, path);
+	u64 wake = BPF_RB_NO_WAKEUP;
+
 	flags = tracked_flags(tgid);
 	cls = classify();
 	if (!flags && !cls)
 		return;
 	if (!flags) {
+		/* Nothing armed the syscall program for this maker yet (kubelet, or a
+		 * runtime started before the observer): wake userspace now. */
+		wake = BPF_RB_FORCE_WAKEUP;
 		/* A container cgroup made by an untracked process (a runtime we do
 		 * not know by name): follow it fully. A pod-level kubepods cgroup:
 		 * its maker is a long-lived agent (kubelet); only its cgroup file
@@ -260,7 +269,7 @@ static __always_inline void on_mkdir(struct cgroup *cgrp, const char *path)
 	e->flags = flags;
 	read_ns((struct task_struct *)bpf_get_current_task(), e->ns);
 	bpf_probe_read_kernel_str(e->path, sizeof(e->path), buf);
-	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	bpf_ringbuf_submit(e, wake);
 }
 
 static __always_inline void on_attach(struct cgroup *dst, const char *path, struct task_struct *task)
@@ -281,7 +290,7 @@ static __always_inline void on_attach(struct cgroup *dst, const char *path, stru
 	e->target = moved;
 	e->flags = BIRTH_TRACK_FULL;
 	bpf_probe_read_kernel_str(e->path, sizeof(e->path), path);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline void on_fork(struct task_struct *parent, struct task_struct *child)
@@ -302,7 +311,7 @@ static __always_inline void on_fork(struct task_struct *parent, struct task_stru
 	e->target = ctgid;
 	e->flags = BIRTH_TRACK_FULL;
 	read_ns(child, e->ns);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
 /* Container runtimes by their comm after exec ("containerd-shim-runc-v2" is
@@ -324,6 +333,7 @@ static __always_inline void on_exec(struct task_struct *task, struct linux_binpr
 {
 	u32 tgid = bpf_get_current_pid_tgid() >> 32, flags;
 	char comm[BIRTH_COMM_LEN] = {};
+	u64 wake = BPF_RB_NO_WAKEUP;
 	struct birth_record *e;
 
 	flags = tracked_flags(tgid);
@@ -332,6 +342,9 @@ static __always_inline void on_exec(struct task_struct *task, struct linux_binpr
 		if (!runtime_comm(comm))
 			return;
 		track(tgid, BIRTH_TRACK_FULL);
+		/* A runtime just started: userspace attaches the syscall program
+		 * (pre-arm) on this record, so wake it now. */
+		wake = BPF_RB_FORCE_WAKEUP;
 	}
 	e = record(BIRTH_REC_EXEC);
 	if (!e)
@@ -340,8 +353,7 @@ static __always_inline void on_exec(struct task_struct *task, struct linux_binpr
 	e->flags = BIRTH_TRACK_FULL;
 	read_ns(task, e->ns);
 	bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(bprm, filename));
-	/* Userspace attaches the syscall program on a runtime exec: wake it now. */
-	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	bpf_ringbuf_submit(e, wake);
 }
 
 static __always_inline void on_exit(struct task_struct *task)
@@ -362,7 +374,7 @@ static __always_inline void on_exit(struct task_struct *task)
 	if (!e)
 		return;
 	e->arg = syscalls;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
 /* Lifecycle programs: tp_btf, each with a raw_tp twin (suffix _raw). */
@@ -476,7 +488,7 @@ static __always_inline void on_write(u32 fd, const void *buf, u64 count)
 	n = count < BIRTH_VALUE_MAX - 1 ? (u32)count : BIRTH_VALUE_MAX - 1;
 	bpf_probe_read_user(e->value, n & (BIRTH_VALUE_MAX - 1), buf);
 	bpf_probe_read_kernel_str(e->path, sizeof(e->path), BPF_CORE_READ(d, d_name.name));
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline void on_ns(long nr, u64 flags)
@@ -488,7 +500,7 @@ static __always_inline void on_ns(long nr, u64 flags)
 	e->target = (u32)nr;
 	e->arg = flags;
 	read_ns((struct task_struct *)bpf_get_current_task(), e->ns);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
 SEC("raw_tp/sys_enter")
