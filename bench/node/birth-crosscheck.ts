@@ -18,7 +18,7 @@ import { busyboxPod, podManifest, type PodObject } from "../../tests/env/node/po
 import { startObserver } from "../../tests/env/observer.ts";
 import { sleep } from "../../tests/env/process.ts";
 import { parseCascade } from "./strace-cascade.ts";
-import { attached, deletePod, detach, RUNTIME_BINS, startPod, strace } from "./trace.ts";
+import { attached, deletePod, detach, RUNTIME_BINS, podUID, startPod, strace } from "./trace.ts";
 
 const GRACE_MS = 1000;
 const births: { uid: string; ev: BirthEvent }[] = [];
@@ -57,17 +57,7 @@ async function crossCheck(node: TestNode, pod: PodObject) {
     const cd = strace(node.containerd.pid, join(dir, "cd"));
     await attached(cd);
     await startPod(node, pod);
-    const uid = (
-      await node.kubectl([
-        "get",
-        "pod",
-        "-n",
-        pod.metadata.namespace,
-        pod.metadata.name,
-        "-o",
-        "jsonpath={.metadata.uid}",
-      ])
-    ).stdout.trim();
+    const uid = await podUID(node, pod);
     const ev = await birthOf(uid);
     await detach(cd);
     const from = Date.parse(ev.start) / 1000;

@@ -14,7 +14,7 @@ import { startNode, type TestNode } from "../../tests/env/node.ts";
 import { busyboxPod, podManifest, type PodObject } from "../../tests/env/node/pods.ts";
 import { sleep } from "../../tests/env/process.ts";
 import { parseCascade, type Cascade } from "./strace-cascade.ts";
-import { attached, deletePod, detach, RUNTIME_BINS, startPod, strace } from "./trace.ts";
+import { attached, deletePod, detach, RUNTIME_BINS, podUID, startPod, strace } from "./trace.ts";
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(name);
@@ -51,17 +51,7 @@ async function traced(node: TestNode, pod: PodObject, image: string): Promise<Fi
     const t = await startPod(node, pod);
     await sleep(1000); // the entrypoint's first second, as the observer's grace period
     await Promise.all([detach(cd), detach(kl)]);
-    const uid = (
-      await node.kubectl([
-        "get",
-        "pod",
-        "-n",
-        pod.metadata.namespace,
-        pod.metadata.name,
-        "-o",
-        "jsonpath={.metadata.uid}",
-      ])
-    ).stdout.trim();
+    const uid = await podUID(node, pod);
     const rt: Cascade = parseCascade(dir, "cd", "containerd", (b) => RUNTIME_BINS.has(b));
     const kc: Cascade = parseCascade(dir, "kl", "kubelet", () => true);
     // kubelet's own work for this pod only (it also rewrites QoS-level cgroups periodically).

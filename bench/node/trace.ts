@@ -31,6 +31,21 @@ export async function startPod(node: TestNode, pod: PodObject): Promise<number> 
   return (Date.now() - t0) / 1000;
 }
 
+/** The UID the API server gave the pod. */
+export async function podUID(node: TestNode, pod: PodObject): Promise<string> {
+  const { namespace, name } = pod.metadata;
+  const r = await node.kubectl([
+    "get",
+    "pod",
+    "-n",
+    namespace,
+    name,
+    "-o",
+    "jsonpath={.metadata.uid}",
+  ]);
+  return r.stdout.trim();
+}
+
 export async function deletePod(node: TestNode, pod: PodObject): Promise<void> {
   await node.kubectl([
     "delete",

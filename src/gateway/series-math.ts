@@ -14,7 +14,7 @@ export interface Delta {
 }
 
 /** Index of the first sample with time > t (times ascending). */
-function upperBound(times: readonly number[], t: number): number {
+export function upperBound(times: readonly number[], t: number): number {
   let lo = 0;
   let hi = times.length;
   while (lo < hi) {

@@ -7,6 +7,7 @@
 // arrival into a counter; the first one's increase has no known start and
 // therefore makes no rate on its own.
 import { accepts } from "../filters.ts";
+import { upperBound } from "../series-math.ts";
 import type { Filters, RawSeries, Source, SourceStatus } from "../sources/source.ts";
 import type { OtlpPoint } from "./decode.ts";
 
@@ -53,17 +54,6 @@ const keyOf = (metric: string, labels: Record<string, string>) =>
     .sort()
     .map((k) => `${k}=${labels[k] ?? ""}`)
     .join("\u0000")}`;
-
-function upperBound(times: number[], t: number): number {
-  let lo = 0;
-  let hi = times.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((times[mid] ?? 0) <= t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 const matches = (labels: Record<string, string>, f: Filters) =>
   accepts(f.namespace, labels.namespace) &&
