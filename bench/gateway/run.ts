@@ -10,7 +10,6 @@ import { randomBytes } from "node:crypto";
 import { readFile, mkdtemp, rm } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { promisify } from "node:util";
-import { build } from "esbuild";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
@@ -179,20 +178,11 @@ function cpuPlan(): { gateway: string; rest: string } | undefined {
   return { gateway: String(n - 1), rest: n === 2 ? "0" : `0-${n - 2}` };
 }
 
-/** Bundles the gateway with esbuild next to node_modules so packages resolve. */
-async function bundleGateway(): Promise<string> {
-  const out = join(REPO_ROOT, "node_modules/.cache/kg-bench/gateway.mjs");
-  await build({
-    entryPoints: [join(REPO_ROOT, "src/gateway/main.ts")],
-    outfile: out,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    packages: "external",
-    logLevel: "warning",
-  });
-  return out;
+/** Bundles the gateway the way its image does (docker/bundle.sh: one module plus the files it reads). */
+async function bundleGateway(dir: string): Promise<string> {
+  const out = join(dir, "bundle");
+  await run("sh", [join(REPO_ROOT, "docker/bundle.sh"), "gateway", out], { cwd: REPO_ROOT });
+  return join(out, "main.mjs");
 }
 
 /** The gateway's event-loop delay p99 since its last scrape (prom-client resets it). */
@@ -259,11 +249,11 @@ async function main() {
     const gwLog = join(dir, "gateway.log");
     const prof = args.profile ? ["--cpu-prof", "--cpu-prof-dir", args.profile] : [];
     const entry = args.bundle
-      ? [await bundleGateway()]
+      ? [await bundleGateway(dir)]
       : ["--import", "tsx", join(REPO_ROOT, "src/gateway/main.ts")];
     const nodeArgs = [...prof, ...entry];
     log(
-      `gateway: ${args.bundle ? "esbuild bundle" : "tsx"}, ` +
+      `gateway: ${args.bundle ? "bundled like its image" : "tsx"}, ` +
         (plan ? `pinned to CPU ${plan.gateway}, the rest to CPU ${plan.rest}` : "unpinned"),
     );
     const gw = launch(
