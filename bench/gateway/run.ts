@@ -33,11 +33,11 @@ const { values: args } = parseArgs({
     /**
      * Pin the gateway to the last CPU and everything else (API server, etcd,
      * Prometheus, exporter, load generator) to the others, so the gateway's
-     * tail is not the host's scheduling noise. --no-pin shares all CPUs.
+     * tail is not the host's scheduling noise. --pin off shares all CPUs.
      */
-    pin: { type: "boolean", default: true },
-    /** Run the gateway from an esbuild bundle (plain node) instead of tsx. */
-    bundle: { type: "boolean", default: true },
+    pin: { type: "string", default: "on" },
+    /** Run the gateway bundled like its image (on) or under tsx (off). */
+    bundle: { type: "string", default: "on" },
   },
 });
 const N = { whispers: Number(args.whispers), births: Number(args.births), pods: Number(args.pods) };
@@ -174,7 +174,7 @@ interface Stats {
 /** CPU sets for --pin: the gateway gets the last CPU, the rest get the others. */
 function cpuPlan(): { gateway: string; rest: string } | undefined {
   const n = cpus().length;
-  if (!args.pin || n < 2) return undefined;
+  if (args.pin !== "on" || n < 2) return undefined;
   return { gateway: String(n - 1), rest: n === 2 ? "0" : `0-${n - 2}` };
 }
 
@@ -248,12 +248,13 @@ async function main() {
     const token = randomBytes(16).toString("hex");
     const gwLog = join(dir, "gateway.log");
     const prof = args.profile ? ["--cpu-prof", "--cpu-prof-dir", args.profile] : [];
-    const entry = args.bundle
-      ? [await bundleGateway(dir)]
-      : ["--import", "tsx", join(REPO_ROOT, "src/gateway/main.ts")];
+    const entry =
+      args.bundle === "on"
+        ? [await bundleGateway(dir)]
+        : ["--import", "tsx", join(REPO_ROOT, "src/gateway/main.ts")];
     const nodeArgs = [...prof, ...entry];
     log(
-      `gateway: ${args.bundle ? "bundled like its image" : "tsx"}, ` +
+      `gateway: ${args.bundle === "on" ? "bundled like its image" : "tsx"}, ` +
         (plan ? `pinned to CPU ${plan.gateway}, the rest to CPU ${plan.rest}` : "unpinned"),
     );
     const gw = launch(
