@@ -5,7 +5,7 @@
 // files written, namespaces, the entrypoint's exec). Removed afterwards.
 import { execFile, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -35,9 +35,7 @@ export async function demoBirth(): Promise<number> {
   const bundle = await mkdtemp(join(tmpdir(), "kernel-gossip-demo-birth-"));
   // cgroup dirs that did not exist before, removed afterwards if empty.
   const parents = ["/kubepods", "/kubepods/besteffort", `/kubepods/besteffort/pod${podUid}`];
-  const hierarchies = existsSync("/sys/fs/cgroup/cpu")
-    ? ["cpu", "cpuacct", "memory", "pids", "blkio", "devices", "freezer", "cpuset", "systemd"]
-    : [""];
+  const hierarchies = cgroupHierarchies();
   const preexisting = new Set(
     hierarchies.flatMap((h) =>
       parents.filter((p) => existsSync(join("/sys/fs/cgroup", h, p))).map((p) => `${h}${p}`),
@@ -94,4 +92,17 @@ export async function demoBirth(): Promise<number> {
     await rm(bundle, { recursive: true, force: true });
     console.log("demo birth: container, bundle and its cgroups removed");
   }
+}
+
+/**
+ * Every mounted hierarchy runc may create the container's cgroups in: on a v1
+ * or hybrid host each directory under /sys/fs/cgroup (controllers, named
+ * hierarchies and the v2 tree at unified/; the cpu,cpuacct-style symlinks are
+ * skipped), on a v2-only host the root itself.
+ */
+export function cgroupHierarchies(): string[] {
+  if (existsSync("/sys/fs/cgroup/cgroup.controllers")) return [""];
+  return readdirSync("/sys/fs/cgroup", { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
 }
