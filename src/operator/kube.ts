@@ -11,7 +11,8 @@ import type {
 import { containerResources, type PodInfo, type WorkloadRef } from "./engine/pod-info.ts";
 
 const PLURAL = "kernelwhispers";
-const merge = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch);
+/** Request option for a JSON merge patch (custom resources take no strategic merge). */
+export const merge = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch);
 const strategic = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.StrategicMergePatch);
 
 export function loadKubeConfig(path?: string): k8s.KubeConfig {
@@ -26,6 +27,14 @@ export const statusCode = (err: unknown): number | undefined =>
 
 export const isNotFound = (err: unknown) => statusCode(err) === 404;
 
+/** Group, version and plural of one of our CRDs in a namespace, as CustomObjectsApi takes them. */
+export const crdIn = (plural: string) => (namespace: string) => ({
+  group: GROUP,
+  version: VERSION,
+  plural,
+  namespace,
+});
+
 export type Kube = ReturnType<typeof kubeClient>;
 
 export function kubeClient(kc: k8s.KubeConfig) {
@@ -33,12 +42,7 @@ export function kubeClient(kc: k8s.KubeConfig) {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const coordination = kc.makeApiClient(k8s.CoordinationV1Api);
-  const crd = (namespace: string) => ({
-    group: GROUP,
-    version: VERSION,
-    plural: PLURAL,
-    namespace,
-  });
+  const crd = crdIn(PLURAL);
 
   return {
     server: kc.getCurrentCluster()?.server ?? "",

@@ -8,10 +8,9 @@ import type {
   PodBirthCertificateSpec,
   PodBirthCertificateStatus,
 } from "../../shared/model/pod-birth-certificate.ts";
-import { isNotFound } from "../kube.ts";
+import { crdIn, isNotFound, merge } from "../kube.ts";
 
 const PLURAL = "podbirthcertificates";
-const merge = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch);
 
 /** The API server's own message from a failed call (its Status body), for logs. */
 export function apiMessage(err: unknown): string {
@@ -31,12 +30,7 @@ export type BirthsApi = ReturnType<typeof birthsApi>;
 export function birthsApi(kc: k8s.KubeConfig) {
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
   const core = kc.makeApiClient(k8s.CoreV1Api);
-  const crd = (namespace: string) => ({
-    group: GROUP,
-    version: VERSION,
-    plural: PLURAL,
-    namespace,
-  });
+  const crd = crdIn(PLURAL);
 
   return {
     /** The Pod's UID, or undefined when it no longer exists. */
