@@ -685,12 +685,13 @@ fn cardinality_cap_folds_into_overflow() {
     let b = Cgroup::new(&["cpu"]);
     a.write("cpu", "cpu.cfs_quota_us", "50000");
     b.write("cpu", "cpu.cfs_quota_us", "50000");
-    let m = obs.metrics();
-    assert!(
+    // The observer learns of new cgroups from the cgroup_mkdir ring buffer,
+    // asynchronously: scrape until both have reached its index.
+    let m = wait_for("an overflow series", Duration::from_secs(10), || {
+        let m = obs.metrics();
         m.sum("kernel_gossip_cpu_limit_cores", &[("cgroup", "_overflow_")])
-            .is_some(),
-        "no overflow series"
-    );
+            .map(|_| m)
+    });
     let own = |c: &Cgroup| {
         m.sum(
             "kernel_gossip_cpu_limit_cores",
