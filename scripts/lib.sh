@@ -15,3 +15,4 @@ kube_dir() { echo "$KG_CACHE/kubernetes-$KUBE_VERSION-$(module_hash "$ROOT/tests
 # The kubelet has its own wrapper module so it never changes kube_dir's key.
 kubelet_dir() { echo "$KG_CACHE/kubelet-$KUBE_VERSION-$(module_hash "$ROOT/tests/env/kubelet-build")"; }
 helm_dir() { echo "$KG_CACHE/helm-$HELM_VERSION"; }
+vegeta_dir() { echo "$KG_CACHE/vegeta-$VEGETA_VERSION"; }

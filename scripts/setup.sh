@@ -150,33 +150,31 @@ python_tools() {
   hash -r
 }
 
-# helm: `go install` of the upstream command at the pinned version (its go.mod needs
-# no wrapper), into $(helm_dir) with the same temp-dir-then-rename publish as go_build.
-helm_build() {
-  local dest
-  dest=$(helm_dir)
+# `go install` of an upstream command at a pinned version (its go.mod needs no
+# wrapper) into a cache dir, with the same temp-dir-then-rename publish as go_build.
+#   go_install NAME DEST PACKAGE@VERSION [LDFLAGS]
+go_install() {
+  local name=$1 dest=$2 pkg=$3 ldflags=${4:-"-s -w"}
   if [ -f "$dest/.complete" ]; then
-    step "helm: cached at $dest"
+    step "$name: cached at $dest"
     return
   fi
-  command -v go >/dev/null || die "helm: go toolchain not found on PATH"
+  command -v go >/dev/null || die "$name: go toolchain not found on PATH"
   local tmp="$dest.partial.$$" start=$SECONDS
   rm -rf "$tmp" && mkdir -p "$tmp"
-  step "helm: building v$HELM_VERSION from the Go module proxy into $dest (a few minutes on 2 cores)"
+  step "$name: building $pkg from the Go module proxy into $dest"
   (
-    GOBIN="$tmp" GOFLAGS=-trimpath go install \
-      -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" \
-      "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION" 2>&1 &
+    GOBIN="$tmp" GOFLAGS=-trimpath go install -ldflags "$ldflags" "$pkg" 2>&1 &
     pid=$!
     while kill -0 "$pid" 2>/dev/null; do
       sleep 30
-      kill -0 "$pid" 2>/dev/null && printf '    ... helm still building (%ss)\n' $((SECONDS - start)) >&2
+      kill -0 "$pid" 2>/dev/null && printf '    ... %s still building (%ss)\n' "$name" $((SECONDS - start)) >&2
     done
     wait "$pid"
-  ) || { rm -rf "$tmp"; die "helm: go install helm.sh/helm/v3/cmd/helm@v$HELM_VERSION"; }
+  ) || { rm -rf "$tmp"; die "$name: go install $pkg"; }
   touch "$tmp/.complete"
   rm -rf "$dest" && mv "$tmp" "$dest"
-  step "helm: built in $((SECONDS - start))s"
+  step "$name: built in $((SECONDS - start))s"
 }
 
 main() {
@@ -189,7 +187,11 @@ main() {
   go_build kubernetes "$ROOT/tests/env/kube-build" "$(kube_dir)" ./cmd/kube-apiserver ./cmd/kubectl
   # Real test node (tests/env/node.ts): kubelet from its own wrapper module.
   go_build kubelet "$ROOT/tests/env/kubelet-build" "$(kubelet_dir)" ./cmd/kubelet
-  helm_build
+  # helm renders charts/kernel-gossip in tests (a few minutes on 2 cores).
+  go_install helm "$(helm_dir)" "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION" \
+    "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION"
+  # vegeta drives bench/gateway at a constant rate (ADR 0055; about 10 s to build).
+  go_install vegeta "$(vegeta_dir)" "github.com/tsenart/vegeta/v12@v$VEGETA_VERSION"
   step "setup complete: etcd $(etcd_dir)/etcd, kube-apiserver and kubectl in $(kube_dir), kubelet in $(kubelet_dir)"
 }
 

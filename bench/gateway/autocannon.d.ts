@@ -1,4 +1,4 @@
-// The slice of autocannon's programmatic API that load.ts uses (the package
+// The slice of autocannon's programmatic API that autocannon-load.ts uses (the package
 // ships no types).
 declare module "autocannon" {
   export interface Request {

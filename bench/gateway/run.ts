@@ -2,8 +2,9 @@
 // PodBirthCertificates, a real Prometheus ingesting 1k pods of observer-shaped
 // series by scraping a generator exporter, the gateway as its own process
 // (main.ts, Prometheus mode), and a load process driving a dashboard's mix of
-// requests at 200 req/s with /healthz in the same window as the baseline.
-// Prints p50/p90/p99/max, errors and the gateway's RSS.
+// requests at a constant 200 req/s (vegeta, ADR 0055) with /healthz in the
+// same window as the baseline. Prints p50/p90/p99/max, errors and the
+// gateway's RSS. Options: see bench/gateway/README.md.
 //   node --import tsx bench/gateway/run.ts [--duration 30] [--rate 200]
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -18,7 +19,7 @@ import { freePort, startCluster } from "../../tests/env/cluster.ts";
 import { launch, sleep, stopChild, tail, waitFor } from "../../tests/env/process.ts";
 import { startPrometheus } from "../../tests/env/prometheus.ts";
 import { podName, startExporter } from "./exporter.ts";
-import type { LoadSpec } from "./load.ts";
+import { runLoad, type Driver, type LoadSpec, type Stats } from "./drivers.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -31,15 +32,24 @@ const { values: args } = parseArgs({
     /** Directory for a V8 CPU profile of the gateway (written when it stops). */
     profile: { type: "string" },
     /**
-     * Pin the gateway to the last CPU and everything else (API server, etcd,
-     * Prometheus, exporter, load generator) to the others, so the gateway's
-     * tail is not the host's scheduling noise. --pin off shares all CPUs.
+     * --pin on: the gateway on the last CPU, everything else (API server, etcd,
+     * Prometheus, exporter, load generator) on the others. Off by default: on
+     * 2 cores it starves the load generator, whose waits then count as
+     * latency (ADR 0055).
      */
-    pin: { type: "string", default: "on" },
+    pin: { type: "string", default: "off" },
     /** Run the gateway bundled like its image (on) or under tsx (off). */
     bundle: { type: "string", default: "on" },
+    /** The load generator: vegeta (constant rate, default) or autocannon (ADR 0055). */
+    driver: { type: "string", default: "vegeta" },
+    /** Extra Node/V8 flags for the gateway, space-separated (e.g. "--trace-gc"). */
+    "node-flags": { type: "string", default: "" },
   },
 });
+if (args.driver !== "vegeta" && args.driver !== "autocannon") {
+  throw new Error(`--driver: vegeta or autocannon, not ${args.driver}`);
+}
+const DRIVER: Driver = args.driver;
 const N = { whispers: Number(args.whispers), births: Number(args.births), pods: Number(args.pods) };
 const SCRAPE_S = 5;
 const log = (m: string) => console.error(`bench: ${m}`);
@@ -147,30 +157,6 @@ const run = promisify(execFile);
 const rssOf = async (pid: number) =>
   Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
 
-function runLoad(spec: LoadSpec): Promise<{ mixed: Stats; healthz: Stats }> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", join(REPO_ROOT, "bench/gateway/load.ts"), JSON.stringify(spec)],
-      { cwd: REPO_ROOT, maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err) reject(new Error(`load failed: ${stderr}`));
-        else resolve(JSON.parse(stdout) as { mixed: Stats; healthz: Stats });
-      },
-    );
-  });
-}
-
-interface Stats {
-  requests: number;
-  rps: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-  errors: number;
-}
-
 /** CPU sets for --pin: the gateway gets the last CPU, the rest get the others. */
 function cpuPlan(): { gateway: string; rest: string } | undefined {
   const n = cpus().length;
@@ -252,7 +238,8 @@ async function main() {
       args.bundle === "on"
         ? [await bundleGateway(dir)]
         : ["--import", "tsx", join(REPO_ROOT, "src/gateway/main.ts")];
-    const nodeArgs = [...prof, ...entry];
+    const extra = args["node-flags"].split(" ").filter(Boolean);
+    const nodeArgs = [...prof, ...extra, ...entry];
     log(
       `gateway: ${args.bundle === "on" ? "bundled like its image" : "tsx"}, ` +
         (plan ? `pinned to CPU ${plan.gateway}, the rest to CPU ${plan.rest}` : "unpinned"),
@@ -367,7 +354,7 @@ async function main() {
     const duration = Number(args.duration);
     const rate = Number(args.rate);
     log(
-      `load: ${rate} req/s mixed (${requests.length} kinds) + 20 req/s /healthz for ${duration}s`,
+      `load (${DRIVER}): ${rate} req/s mixed (${requests.length} kinds) + 20 req/s /healthz for ${duration}s`,
     );
     let rssPeak = 0;
     const sampler = setInterval(() => {
@@ -388,14 +375,11 @@ async function main() {
     );
     const cacheBefore = await cacheOutcomes(url);
     await eventLoopP99(url); // resets the window to the load
-    const result = await runLoad({
-      url,
-      token,
-      durationSeconds: duration,
-      rate,
-      healthzRate: 20,
-      requests,
-    });
+    const result = await runLoad(
+      DRIVER,
+      { url, token, durationSeconds: duration, rate, healthzRate: 20, requests },
+      dir,
+    );
     clearInterval(sampler);
     const loopP99 = await eventLoopP99(url);
     const cacheAfter = await cacheOutcomes(url);
@@ -415,7 +399,7 @@ async function main() {
     const row = (name: string, s: Stats) =>
       `${name.padEnd(22)} ${String(s.requests).padStart(7)} ${s.rps.toFixed(0).padStart(6)} ${[s.p50, s.p90, s.p99, s.max].map((v) => v.toFixed(1).padStart(8)).join("")} ${String(s.errors).padStart(7)}`;
     console.log(
-      `\ngateway benchmark: ${N.whispers} whispers, ${N.births} births, ${N.pods} pods of series in Prometheus`,
+      `\ngateway benchmark (load by ${DRIVER}): ${N.whispers} whispers, ${N.births} births, ${N.pods} pods of series in Prometheus`,
     );
     console.log(
       `${"".padEnd(22)} ${"reqs".padStart(7)} ${"req/s".padStart(6)} ${["p50 ms", "p90 ms", "p99 ms", "max ms"].map((h) => h.padStart(8)).join("")} ${"errors".padStart(7)}`,

@@ -75,3 +75,17 @@ export function kubeletBinary(): string {
   }
   return join(dir, "kubelet");
 }
+
+/**
+ * A command setup.sh `go install`s at a pinned version (scripts/lib.sh:
+ * $KG_CACHE/<name>-<VERSION>/<name>), e.g. goInstalled("helm", "HELM_VERSION").
+ */
+export function goInstalled(name: string, versionKey: string): string {
+  const version = versions()[versionKey];
+  if (!version) throw new Error(`${versionKey} missing from scripts/versions.env`);
+  const dir = join(CACHE, `${name}-${version}`);
+  if (!existsSync(join(dir, ".complete"))) {
+    throw new Error(`${name} missing at ${dir}: run scripts/setup.sh first`);
+  }
+  return join(dir, name);
+}

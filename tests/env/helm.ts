@@ -2,23 +2,15 @@
 // ($KG_CACHE/helm-<HELM_VERSION>/helm, scripts/lib.sh helm_dir), and
 // `helm template` of the repository's chart.
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { parseAllDocuments } from "yaml";
-import { REPO_ROOT } from "./binaries.ts";
+import { goInstalled, REPO_ROOT } from "./binaries.ts";
 
 const run = promisify(execFile);
 export const CHART = join(REPO_ROOT, "charts/kernel-gossip");
 
-export function helmBinary(): string {
-  const text = readFileSync(join(REPO_ROOT, "scripts/versions.env"), "utf8");
-  const version = /^HELM_VERSION=(\S+)$/m.exec(text)?.[1];
-  if (!version) throw new Error("HELM_VERSION missing from scripts/versions.env");
-  const bin = join(process.env.KG_CACHE ?? "/var/cache/kernel-gossip", `helm-${version}`, "helm");
-  if (!existsSync(bin)) throw new Error(`${bin} missing: run scripts/setup.sh`);
-  return bin;
-}
+export const helmBinary = (): string => goInstalled("helm", "HELM_VERSION");
 
 export interface K8sObject {
   apiVersion: string;

@@ -1,18 +1,10 @@
-// The load generator, run as its own process so it does not share an event
-// loop (or a CPU quota) with the gateway: a dashboard's mix of requests at a
+// The autocannon driver (drivers.ts), run as its own process so it does not
+// share an event loop with the gateway or the bench: a dashboard's mix at a
 // fixed overall rate, and /healthz at a low rate in the same window as the
 // noise baseline. Prints one JSON object with both results.
-//   node --import tsx bench/gateway/load.ts '<json LoadSpec>'
+//   node --import tsx bench/gateway/autocannon-load.ts '<json LoadSpec>'
 import autocannon, { type Result } from "autocannon";
-
-export interface LoadSpec {
-  url: string;
-  token: string;
-  durationSeconds: number;
-  rate: number;
-  healthzRate: number;
-  requests: { method: string; path: string; body?: unknown }[];
-}
+import type { LoadSpec } from "./drivers.ts";
 
 const spec = JSON.parse(process.argv[2] ?? "{}") as LoadSpec;
 const auth = { authorization: `Bearer ${spec.token}`, "content-type": "application/json" };
