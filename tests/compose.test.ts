@@ -192,12 +192,12 @@ test("built services name the images of deploy/ and their Dockerfiles exist", ()
   }
 });
 
-test("privileges: the observer gets host PID, /sys, tracefs, bpffs and three capabilities, not privileged; the others drop everything", () => {
+test("privileges: the observer gets host PID, /sys, tracefs, bpffs and two capabilities, not privileged; the others drop everything", () => {
   const o = svc("observer");
   assert.equal(o.pid, "host");
   assert.equal(o.privileged, undefined);
   assert.deepEqual(o.cap_drop, ["ALL"]);
-  assert.deepEqual([...(o.cap_add ?? [])].sort(), ["BPF", "PERFMON", "SYS_ADMIN"]);
+  assert.deepEqual([...(o.cap_add ?? [])].sort(), ["BPF", "PERFMON"]);
   for (const v of [
     "/sys:/sys:ro",
     "/sys/kernel/tracing:/sys/kernel/tracing",

@@ -156,7 +156,7 @@ test("non-default values render and pass a server-side dry-run (Prometheus Opera
     "gateway.image.tag=1.2.4",
     "operator.replicas=1",
     "operator.actions=dry-run",
-    "observer.bpfStats=false",
+    "observer.bpfStats=true",
     "observer.signals=cpu\\,oom",
     "gateway.prometheusUrl=http://prometheus.monitoring.svc:9090",
     "gateway.tokens={t0k3n-a,t0k3n-b}",
@@ -188,12 +188,12 @@ test("non-default values render and pass a server-side dry-run (Prometheus Opera
     "0.0.0.0:9464",
     "--signals",
     "cpu,oom",
-    "--no-bpf-stats",
+    "--bpf-stats",
   ]);
   assert.deepEqual(
     (observer.securityContext as { capabilities: { add: string[] } }).capabilities.add,
-    ["BPF", "PERFMON"],
-    "without BPF stats the observer must not get CAP_SYS_ADMIN",
+    ["BPF", "PERFMON", "SYS_ADMIN"],
+    "BPF stats need CAP_SYS_ADMIN",
   );
   const gateway = podOf(get("Deployment", "kernel-gossip-gateway")).containers[0];
   assert.equal(gateway?.image, "registry.example/kg/gateway:1.2.4");

@@ -4,7 +4,9 @@
 #   - container start time: wall time of `runc run -d` of a busybox bundle in
 #     a kubelet-style cgroup (/kg-bench-*/kubepods/besteffort/pod<uid>/<id>),
 #     without the observer and with it capturing (--signals births), in
-#     interleaved blocks; median and mean of STARTS starts per side
+#     interleaved blocks with the same gap before every start; median and
+#     mean of STARTS starts per side and the change of the median with a 95%
+#     bootstrap interval (compare.py)
 #   - host syscall cost with the observer running and no window open
 #     (`perf bench syscall basic`, pinned): must equal the baseline, because
 #     no syscall program is attached; the sys_enter link count is printed
@@ -12,14 +14,17 @@
 #     ns/event of the syscall program while attached
 #   - cross-check: syscalls of one start counted by `strace -f -c` vs the
 #     birth event of the same start
-# Needs root, runc, busybox-static, perf (linux-perf), strace, curl, jq.
-# Usage: bench/observer/birth.sh   (env: STARTS=20 BLOCK=5 SYSCALL_LOOPS=2000000,
+# Needs root, runc, busybox-static, perf (linux-perf), strace, curl, jq, python3.
+# Usage: bench/observer/birth.sh   (env: STARTS=20 BLOCK=5 GAP_MS=1500 OBS_ARGS= SYSCALL_LOOPS=2000000,
 #        BIRTHS_OUT=file keeps the birth events of the capture side)
 set -euo pipefail
 export LC_ALL=C
 
 STARTS=${STARTS:-20}
 BLOCK=${BLOCK:-5}
+GAP_MS=${GAP_MS:-1500}
+# Extra observer flags for the capture side, e.g. OBS_ARGS=--bpf-stats.
+OBS_ARGS=${OBS_ARGS:-}
 SYSCALL_LOOPS=${SYSCALL_LOOPS:-2000000}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/kernel-gossip/cargo-target}
@@ -129,7 +134,7 @@ collect_birth() {
 
 start_observer() {
   "$BIN" run --listen 127.0.0.1:0 --signals births --birth-grace-ms 200 \
-    --birth-sandbox-grace-ms 200 "$@" >"$WORK/out" 2>"$WORK/err" &
+    --birth-sandbox-grace-ms 200 $OBS_ARGS "$@" >"$WORK/out" 2>"$WORK/err" &
   OBS_PID=$!
   local i
   for ((i = 0; i < 200; i++)); do
@@ -164,37 +169,50 @@ wait_idle() {
   done
 }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.6g\n", (a[NR/2]+a[NR/2+1])/2}'; }
-mean() { awk '{s+=$1} END {printf "%.1f\n", s/NR}'; }
 
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- container start time, interleaved blocks ------------------------------
 : >"$WORK/base"
 : >"$WORK/capt"
+# Both sides leave the same quiet gap before each start (the capture side
+# waits for its window to close inside it), so neither starts on the heels of
+# the previous container's teardown more often than the other.
+last_end=0
+mark() { last_end=$(now_ns); }
+settle() {
+  local left=$(((last_end + GAP_MS * 1000000 - $(now_ns)) / 1000))
+  ((left > 0)) && sleep "$(awk -v u="$left" 'BEGIN {printf "%.3f", u / 1e6}')"
+  return 0
+}
 done_starts=0
 while ((done_starts < STARTS)); do
   for ((i = 0; i < BLOCK; i++)); do
+    settle
     start_once "$WORK/base"
     delete_last
+    mark
   done
   start_observer
-  wait_idle
   for ((i = 0; i < BLOCK; i++)); do
+    wait_idle
+    settle
     start_once "$WORK/capt"
     collect_birth "$WORK/births" # each start is its own window, closed before the next
     delete_last
-    wait_idle
+    mark
   done
+  wait_idle
   stop_observer
   done_starts=$((done_starts + BLOCK))
 done
-b_med=$(median <"$WORK/base")
-c_med=$(median <"$WORK/capt")
+cmp=$(python3 "$ROOT/bench/observer/compare.py" "$WORK/base" "$WORK/capt")
+field() { awk -v k="$1" -v i="$2" '$1 == k {print $i}' <<<"$cmp"; }
 echo
-echo "container start: runc run -d of busybox (µs, $STARTS starts each, blocks of $BLOCK interleaved)"
-printf "  %-34s median %9s  mean %9s\n" "baseline (no observer)" "$b_med" "$(mean <"$WORK/base")"
-printf "  %-34s median %9s  mean %9s  %+.1f%% (median)\n" "observer capturing (births)" "$c_med" \
-  "$(mean <"$WORK/capt")" "$(awk -v a="$b_med" -v b="$c_med" 'BEGIN {print (b - a) / a * 100}')"
+echo "container start: runc run -d of busybox (µs, $STARTS starts each, blocks of $BLOCK interleaved, ${GAP_MS} ms apart)"
+printf "  %-34s median %9s  mean %9s\n" "baseline (no observer)" "$(field median 2)" "$(field mean 2)"
+printf "  %-34s median %9s  mean %9s\n" "observer capturing (births)" "$(field median 3)" "$(field mean 3)"
+printf "  capture adds %s\n" "$(sed -n 's/^change //p' <<<"$cmp") to the median start"
 
 echo
 echo "births of this bench's containers: $(wc -l <"$WORK/births") of $STARTS (median per birth)"
@@ -218,7 +236,7 @@ links_max=0
 runs_delta=0
 for ((r = 0; r < 5; r++)); do
   syscall_once >>"$WORK/sc_base"
-  start_observer
+  start_observer --bpf-stats # run counts prove birth_sys_enter did not run
   wait_idle
   runs0=$(curl -s "$ADDR/metrics" | awk '/program="birth_sys_enter"/ && /^kernel_gossip_bpf_program_runs_total/ {print $2}')
   l=$(sys_links)
@@ -234,7 +252,7 @@ printf "  %-34s %s\n" "baseline (no observer)" "$base_sc"
 printf "  %-34s %s  %+.1f%%\n" "observer idle (births loaded)" "$obs_sc" \
   "$(awk -v a="$base_sc" -v b="$obs_sc" 'BEGIN {print (b - a) / a * 100}')"
 echo "  sys_enter links held while idle (max): $links_max; birth_sys_enter runs during the idle runs: $runs_delta"
-start_observer
+start_observer --bpf-stats # run counts and times for the ns/event line
 wait_idle
 
 # ---- syscall program cost while attached, and a strace cross-check ---------

@@ -2,8 +2,8 @@
 # Observer overhead benchmark. Prints figures measured in this run, with the
 # baseline from the same run:
 #   - `perf bench sched pipe` (context-switch heavy, pinned to one CPU)
-#     without the observer, with it (BPF stats on, the default) and with it
-#     and --no-bpf-stats; median of REPS runs each, interleaved
+#     without the observer, with it (default, BPF stats off) and with it
+#     and --bpf-stats; median of REPS runs each, interleaved
 #   - per-BPF-program ns/event from the kernel's BPF stats under that load
 #   - observer RSS and CPU while idle (scraped every 5 s) and under load
 # Needs root, perf (Debian linux-perf), taskset, curl.
@@ -84,13 +84,13 @@ LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
 BASES=(); NOSTATS_RUNS=(); WITH=()
 : >"$WORK/ns"
 for ((r = 0; r < REPS; r++)); do
-  echo "== repetition $((r + 1))/$REPS: baseline, observer --no-bpf-stats, observer (default)" >&2
+  echo "== repetition $((r + 1))/$REPS: baseline, observer (default), observer --bpf-stats" >&2
   BASES+=("$(pipe_once)")
-  start_observer --no-bpf-stats
+  start_observer
   sleep 0.5
   NOSTATS_RUNS+=("$(pipe_once)")
   stop_observer
-  start_observer
+  start_observer --bpf-stats
   sleep 0.5
   prog_stats >"$WORK/before"
   WITH+=("$(pipe_once)")
@@ -126,8 +126,8 @@ echo "kernel: $(uname -r)   cpus: $(nproc)   loops: $LOOPS   reps: $REPS   load 
 echo
 echo "sched pipe (usecs/op, median; lower is better)"
 printf '  %-36s %8s\n' "baseline (no observer)" "$BASE"
-printf '  %-36s %8s  %s\n' "observer, bpf stats off" "$NOSTATS" "$(slow "$NOSTATS")"
-printf '  %-36s %8s  %s\n' "observer, bpf stats on (default)" "$STATS" "$(slow "$STATS")"
+printf '  %-36s %8s  %s\n' "observer, bpf stats off (default)" "$NOSTATS" "$(slow "$NOSTATS")"
+printf '  %-36s %8s  %s\n' "observer, --bpf-stats" "$STATS" "$(slow "$STATS")"
 echo
 echo "BPF programs under load (ns/event: median over $REPS runs of run_time/run_cnt)"
 printf '  %-26s %10s %14s\n' program ns/event events/run

@@ -456,9 +456,13 @@ impl ObserverCollector {
                     ("program", name.clone()),
                     ("type", att.mode.to_string()),
                 ];
-                runs.insert(l.clone(), st.run_cnt as f64);
                 misses.insert(l.clone(), st.recursion_misses as f64);
-                run_secs.insert(l, st.run_time_ns as f64 / 1e9);
+                // Run count and time only move while BPF_ENABLE_STATS is on
+                // (--bpf-stats): without it they would read as a false zero.
+                if p.stats.is_some() {
+                    runs.insert(l.clone(), st.run_cnt as f64);
+                    run_secs.insert(l, st.run_time_ns as f64 / 1e9);
+                }
             }
         }
         counters(
