@@ -13,17 +13,7 @@ use libbpf_rs::{MapCore, MapFlags, MapHandle, ProgramHandle};
 
 use super::{c_str, percpu_counter, u32_at, u64_at, with_fallback, Attached, LoadCfg, Mode};
 
-#[allow(
-    clippy::all,
-    clippy::pedantic,
-    dead_code,
-    unused_imports,
-    non_camel_case_types,
-    non_snake_case
-)]
-mod skel {
-    include!(concat!(env!("OUT_DIR"), "/birth.skel.rs"));
-}
+skeleton!("birth");
 
 /// Name of the on-demand syscall program (tests and docs refer to it).
 pub const SYSCALL_PROG: &str = "birth_sys_enter";

@@ -11,17 +11,7 @@ use super::{
     LoadCfg,
 };
 
-#[allow(
-    clippy::all,
-    clippy::pedantic,
-    dead_code,
-    unused_imports,
-    non_camel_case_types,
-    non_snake_case
-)]
-mod skel {
-    include!(concat!(env!("OUT_DIR"), "/memreclaim.skel.rs"));
-}
+skeleton!("memreclaim");
 
 pub struct Memreclaim {
     pub attached: Attached,

@@ -3,6 +3,24 @@
 //! kernel handles (links, map and program fds), which are Send + Sync, and
 //! drop the libbpf object.
 
+/// `mod skel` with the skeleton build.rs generated for `src/bpf/<name>.bpf.c`
+/// (generated code: lints off).
+macro_rules! skeleton {
+    ($name:literal) => {
+        #[allow(
+            clippy::all,
+            clippy::pedantic,
+            dead_code,
+            unused_imports,
+            non_camel_case_types,
+            non_snake_case
+        )]
+        mod skel {
+            include!(concat!(env!("OUT_DIR"), "/", $name, ".skel.rs"));
+        }
+    };
+}
+
 pub mod birth;
 pub mod cgroup_events;
 pub mod memreclaim;

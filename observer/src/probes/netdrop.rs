@@ -12,17 +12,7 @@ use super::{
     attach_all, percpu_entries, percpu_u64_sums, set_mode, u32_at, with_fallback, Attached, LoadCfg,
 };
 
-#[allow(
-    clippy::all,
-    clippy::pedantic,
-    dead_code,
-    unused_imports,
-    non_camel_case_types,
-    non_snake_case
-)]
-mod skel {
-    include!(concat!(env!("OUT_DIR"), "/netdrop.skel.rs"));
-}
+skeleton!("netdrop");
 
 pub struct Netdrop {
     pub attached: Attached,

@@ -10,17 +10,7 @@ use super::{
     attach_all, c_str, percpu_counter, set_mode, u32_at, u64_at, with_fallback, Attached, LoadCfg,
 };
 
-#[allow(
-    clippy::all,
-    clippy::pedantic,
-    dead_code,
-    unused_imports,
-    non_camel_case_types,
-    non_snake_case
-)]
-mod skel {
-    include!(concat!(env!("OUT_DIR"), "/oom.skel.rs"));
-}
+skeleton!("oom");
 
 pub struct Oom {
     pub attached: Attached,

@@ -7,17 +7,7 @@ use std::mem::MaybeUninit;
 use anyhow::{anyhow, Result};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 
-#[allow(
-    clippy::all,
-    clippy::pedantic,
-    dead_code,
-    unused_imports,
-    non_camel_case_types,
-    non_snake_case
-)]
-mod skel {
-    include!(concat!(env!("OUT_DIR"), "/probe_types.skel.rs"));
-}
+skeleton!("probe_types");
 
 /// (program type, program name in probe_types.bpf.c)
 pub const TYPES: &[(&str, &str)] = &[

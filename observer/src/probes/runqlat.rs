@@ -11,17 +11,7 @@ use super::{
     LoadCfg, Mode,
 };
 
-#[allow(
-    clippy::all,
-    clippy::pedantic,
-    dead_code,
-    unused_imports,
-    non_camel_case_types,
-    non_snake_case
-)]
-mod skel {
-    include!(concat!(env!("OUT_DIR"), "/runqlat.skel.rs"));
-}
+skeleton!("runqlat");
 
 /// log2(ns) slots, must match RUNQLAT_SLOTS in runqlat.h.
 pub const SLOTS: usize = 37;
