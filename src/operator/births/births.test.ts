@@ -77,6 +77,18 @@ const metric = async (
     .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
     .reduce((n, v) => n + v.value, 0);
 
+/** `kubectl get events` of reason BirthCertified in a namespace, by name. */
+const birthCertifiedEvents = (ns: string) =>
+  kube.kubectl([
+    "get",
+    "events",
+    "-n",
+    ns,
+    "--field-selector",
+    "reason=BirthCertified",
+    "-o",
+    "name",
+  ]);
 test("a birth event becomes a certificate owned by its Pod (GC not run here: ownerReference asserted)", async () => {
   const ns = await kube.namespace("pbc-owned");
   const uid = await createPod(ns, "web");
@@ -166,16 +178,7 @@ test("a re-delivered event updates the certificate in place", async () => {
     now.metadata.ownerReferences?.map((o) => o.uid),
     [uid],
   );
-  const events = await kube.kubectl([
-    "get",
-    "events",
-    "-n",
-    ns,
-    "--field-selector",
-    "reason=BirthCertified",
-    "-o",
-    "name",
-  ]);
+  const events = await birthCertifiedEvents(ns);
   assert.equal(
     events.stdout.trim().split("\n").length,
     1,
@@ -206,16 +209,7 @@ test("a Pod deleted before the write gives an orphan certificate, not a crash", 
     assert.equal(c.status?.phase, "Complete");
   }
   assert.equal((await metric(op.metrics.birthOrphans)) - before, 2);
-  const events = await kube.kubectl([
-    "get",
-    "events",
-    "-n",
-    ns,
-    "--field-selector",
-    "reason=BirthCertified",
-    "-o",
-    "name",
-  ]);
+  const events = await birthCertifiedEvents(ns);
   assert.equal(events.stdout.trim(), "", "no Event for a Pod that is gone");
 });
 

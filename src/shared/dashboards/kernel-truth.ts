@@ -1,7 +1,17 @@
 // Kernel truth overview: what the kernel says per namespace and pod — active
 // whispers, and each kernel signal over time — with variables from the plugin.
 import { SIGNAL_DEFS, type PlotSignal } from "../../gateway/signals.ts";
-import { dashboard, gateway, layout, prom, stat, table, timeseries, variable } from "./panels.ts";
+import {
+  dashboard,
+  gateway,
+  layout,
+  namespaceAndPod,
+  prom,
+  stat,
+  table,
+  timeseries,
+  variable,
+} from "./panels.ts";
 
 const filters = { namespace: "$namespace", pod: "$pod" };
 
@@ -28,8 +38,7 @@ export const kernelTruth = () =>
       refresh: "30s",
       templating: {
         list: [
-          variable("namespace", "Namespace", "namespaces"),
-          variable("pod", "Pod", "pods", { scope: { namespace: "$namespace" } }),
+          ...namespaceAndPod(),
           // Whispers exist for kernel signals only; cpu-usage is the averaged metric.
           variable("signal", "Signal", "signals", { regex: "/^(?!cpu-usage$).+$/" }),
         ],

@@ -3,7 +3,16 @@
 // gateway's truth-vs-metrics table computes both from exact counter
 // differences; the Prometheus panels show the same over time.
 import { SIGNAL_DEFS } from "../../gateway/signals.ts";
-import { dashboard, gateway, layout, prom, table, timeseries, unitOf, variable } from "./panels.ts";
+import {
+  dashboard,
+  gateway,
+  layout,
+  prom,
+  table,
+  timeseries,
+  namespaceAndPod,
+  unitOf,
+} from "./panels.ts";
 
 const filters = { namespace: "$namespace", pod: "$pod" };
 const sel = 'namespace="$namespace",pod="$pod"';
@@ -20,10 +29,7 @@ export const metricsLie = () =>
       time: { from: "now-30m", to: "now" },
       refresh: "30s",
       templating: {
-        list: [
-          variable("namespace", "Namespace", "namespaces", { multi: false }),
-          variable("pod", "Pod", "pods", { multi: false, scope: { namespace: "$namespace" } }),
-        ],
+        list: [...namespaceAndPod({ multi: false })],
       },
       annotations: { list: [] },
       panels: layout([

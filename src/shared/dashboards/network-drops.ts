@@ -2,7 +2,16 @@
 // from Prometheus over the observers' skb:kfree_skb counts, plus the gateway's
 // per-workload view and TCP retransmits.
 import { SIGNAL_DEFS } from "../../gateway/signals.ts";
-import { dashboard, gateway, layout, prom, table, timeseries, unitOf, variable } from "./panels.ts";
+import {
+  dashboard,
+  gateway,
+  layout,
+  prom,
+  table,
+  timeseries,
+  namespaceAndPod,
+  unitOf,
+} from "./panels.ts";
 
 const filters = { namespace: "$namespace", pod: "$pod" };
 const sel = 'namespace=~"$namespace",pod=~"$pod"';
@@ -20,10 +29,7 @@ export const networkDrops = () =>
       time: { from: "now-1h", to: "now" },
       refresh: "30s",
       templating: {
-        list: [
-          variable("namespace", "Namespace", "namespaces"),
-          variable("pod", "Pod", "pods", { scope: { namespace: "$namespace" } }),
-        ],
+        list: [...namespaceAndPod()],
       },
       annotations: { list: [] },
       panels: layout([

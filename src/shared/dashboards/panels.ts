@@ -253,6 +253,14 @@ export function variable(
   };
 }
 
+/** The namespace variable and the pod variable scoped to it, as every dashboard starts. */
+export function namespaceAndPod(opts: { multi?: boolean } = {}): Variable[] {
+  return [
+    variable("namespace", "Namespace", "namespaces", opts),
+    variable("pod", "Pod", "pods", { ...opts, scope: { namespace: "$namespace" } }),
+  ];
+}
+
 export interface Dashboard {
   uid: string;
   title: string;

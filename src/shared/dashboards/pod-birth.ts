@@ -1,7 +1,16 @@
 // Pod birth certificate: what the kernel did while a pod started — the
 // certificates in the range, the cascade counts of the newest one, and its
 // timeline (one frame per certificate) from the gateway's births query.
-import { bargauge, dashboard, gateway, layout, stat, table, unitOf, variable } from "./panels.ts";
+import {
+  bargauge,
+  dashboard,
+  gateway,
+  layout,
+  namespaceAndPod,
+  stat,
+  table,
+  unitOf,
+} from "./panels.ts";
 
 const filters = { namespace: "$namespace", pod: "$pod" };
 const CASCADE = [
@@ -24,10 +33,7 @@ export const podBirth = () =>
       time: { from: "now-24h", to: "now" },
       refresh: "",
       templating: {
-        list: [
-          variable("namespace", "Namespace", "namespaces"),
-          variable("pod", "Pod", "pods", { scope: { namespace: "$namespace" } }),
-        ],
+        list: [...namespaceAndPod()],
       },
       annotations: { list: [] },
       panels: layout([
