@@ -29,7 +29,12 @@ async function openssl(args: string[]): Promise<void> {
 const newKey = (path: string) =>
   openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", path]);
 
-async function signed(
+/**
+ * A new EC key and a certificate for it signed by `ca`, as `<dir>/<name>.key`
+ * and `.crt`. The CA's serial file goes in `dir` too, so a CA whose directory
+ * belongs to another owner (the test control plane) is never written to.
+ */
+export async function signed(
   dir: string,
   name: string,
   subject: string,
@@ -53,6 +58,8 @@ async function signed(
     "-CAkey",
     ca.key,
     "-CAcreateserial",
+    "-CAserial",
+    join(dir, "ca.srl"),
     "-days",
     "2",
     "-extfile",

@@ -3,14 +3,11 @@
 // ClusterRoleBinding of the built-in system:node role to that user. The test API
 // server runs RBAC only (no Node authorizer), so the binding is what a
 // kubeadm-era cluster did; it is deleted with the node (docs/adr/0030).
-import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { promisify } from "node:util";
+import { signed } from "../certs.ts";
 import type { KubectlResult } from "../cluster.ts";
-
-const run = promisify(execFile);
 
 export interface ControlPlane {
   server: string;
@@ -29,64 +26,19 @@ export function controlPlaneOf(kubeconfig: string): ControlPlane {
   return { server, caCert, caKey };
 }
 
-async function openssl(args: string[]): Promise<void> {
-  try {
-    await run("openssl", args);
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`openssl ${args[0] ?? ""}: ${e.stderr ?? e.message}`, { cause: err });
-  }
-}
-
 /** Writes the node's key, certificate and kubeconfig into `dir`; returns the kubeconfig path. */
 export async function nodeKubeconfig(
   dir: string,
   nodeName: string,
   cp: ControlPlane,
 ): Promise<string> {
-  const key = join(dir, "node.key");
-  const csr = join(dir, "node.csr");
-  const cert = join(dir, "node.crt");
-  const ext = join(dir, "node.ext");
-  await openssl([
-    "genpkey",
-    "-algorithm",
-    "EC",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-out",
-    key,
-  ]);
-  await openssl([
-    "req",
-    "-new",
-    "-key",
-    key,
-    "-subj",
+  const { cert, key } = await signed(
+    dir,
+    "node",
     `/O=system:nodes/CN=system:node:${nodeName}`,
-    "-out",
-    csr,
-  ]);
-  await writeFile(ext, "extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n");
-  await openssl([
-    "x509",
-    "-req",
-    "-in",
-    csr,
-    "-CA",
-    cp.caCert,
-    "-CAkey",
-    cp.caKey,
-    "-CAcreateserial",
-    "-CAserial",
-    join(dir, "ca.srl"),
-    "-days",
-    "2",
-    "-extfile",
-    ext,
-    "-out",
-    cert,
-  ]);
+    "extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n",
+    { cert: cp.caCert, key: cp.caKey },
+  );
   const kubeconfig = join(dir, "node.kubeconfig");
   await writeFile(
     kubeconfig,
