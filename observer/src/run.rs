@@ -236,6 +236,7 @@ pub fn run(opts: RunOpts) -> Result<()> {
     let cfg = LoadCfg {
         cgroup_v2: layout.v2,
         page_size: host::page_size(),
+        kernel: probes::kernel::Kernel::get(),
     };
     tracing::info!(v2 = layout.v2, cpu = %layout.cpu_root.display(), memory = %layout.memory_root.display(), "cgroup layout");
 
