@@ -218,6 +218,24 @@ impl Drop for Observer {
     }
 }
 
+/// What the observer read from this kernel's BTF (`doctor --json`'s
+/// `kernel`): the scenario tests expect exactly the degradations it names.
+pub fn kernel_facts() -> serde_json::Value {
+    static FACTS: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    FACTS
+        .get_or_init(|| {
+            let out = Command::new(env!("CARGO_BIN_EXE_kernel-gossip-observer"))
+                .args(["doctor", "--json"])
+                .env("KG_LOG", "error")
+                .output()
+                .expect("run doctor");
+            let report: serde_json::Value =
+                serde_json::from_slice(&out.stdout).expect("doctor --json output");
+            report["kernel"].clone()
+        })
+        .clone()
+}
+
 // ----------------------------------------------------------------- metrics
 
 #[derive(Debug)]
