@@ -264,8 +264,14 @@ fn observer() -> Observer {
 
 fn observer_with_env(env: &[(&str, &str)]) -> Observer {
     let (grace, timeout) = (scaled_ms(300), scaled_ms(BIRTH_TIMEOUT_MS));
+    // How long a runtime's exec keeps it tracked waiting for its cgroup: the
+    // default, stretched like every other wait (ten runc starts at once under
+    // TCG take longer than 5 s to reach their mkdir).
+    let prearm = scaled_ms(5000);
     Observer::start_with_env(
         &[
+            "--birth-prearm-ms",
+            &prearm,
             "--signals",
             "births",
             "--birth-grace-ms",
