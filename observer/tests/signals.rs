@@ -451,10 +451,22 @@ fn packet_drops_by_reason_match_iptables_counter() {
             (v >= dropped as f64).then_some(v)
         },
     );
-    assert_eq!(
-        seen, dropped as f64,
-        "observer (reason {reason}) vs iptables DROP rule counter"
-    );
+    eprintln!("drops: observer {seen} (reason {reason}) vs iptables rule {dropped}");
+    if reasons {
+        assert_eq!(
+            seen, dropped as f64,
+            "observer vs iptables DROP rule counter"
+        );
+    } else {
+        // Without reasons every kfree_skb() in the namespace counts, and a
+        // few frees there are not the rule's (ADR 0065; 509 vs 500 measured
+        // on 5.10): at least the rule's, and not many more.
+        let most = dropped as f64 * 1.05 + 10.0;
+        assert!(
+            seen >= dropped as f64 && seen <= most,
+            "observer {seen} (reason unknown) vs iptables DROP rule counter {dropped}"
+        );
+    }
     let ev = obs.events_until(Duration::from_secs(5), |e| {
         has_event(e, "drop_burst", |e| {
             e["workload"]["cgroup"] == path.as_str() && e["evidence"]["reason"] == reason
