@@ -27,13 +27,13 @@ const keepSeries = (only: string) => ({
   options: { include: { pattern: `^(time|.* ${only})$` } },
 });
 
-const signalPanel = (signal: PlotSignal, title: string, only?: string) =>
+const signalPanel = (signal: PlotSignal, title: string, h: number, only?: string) =>
   timeseries({
     title,
     description: `${SIGNAL_DEFS[signal].description} Per workload, from the observers' kernel counters through the gateway.`,
     unit: SIGNAL_DEFS[signal].unit,
     w: 8,
-    h: 8,
+    h,
     min: 0,
     targets: [gateway({ refId: "A", queryType: "signal", signal, filters })],
     ...(only ? { transformations: [keepSeries(only)] } : {}),
@@ -70,7 +70,7 @@ export const kernelTruth = () =>
       panels: layout([
         [
           table({
-            title: "Kernel whispers",
+            title: "Kernel whispers, newest per pod and signal",
             description:
               "KernelWhispers overlapping the time range, worst first: which pod, which kernel signal, what the kernel counted (and what averaged metrics said), and what the operator recommends.",
             unit: "short",
@@ -84,22 +84,38 @@ export const kernelTruth = () =>
                 filters: { ...filters, signal: ["$signal"] },
               }),
             ],
-            transformations: columns([
-              ["lastSeen", "last seen"],
-              ["namespace"],
-              ["pod"],
-              ["signal"],
-              ["severity"],
-              ["insight", "what the kernel said"],
-              ["recommendation"],
-            ]),
+            // One row per pod and signal: the newest whisper's words (the gateway sends
+            // newest first; a pod's and its container's cgroup whisper apart).
+            transformations: [
+              {
+                id: "groupBy",
+                options: {
+                  fields: {
+                    namespace: { operation: "groupby", aggregations: [] },
+                    pod: { operation: "groupby", aggregations: [] },
+                    signal: { operation: "groupby", aggregations: [] },
+                    lastSeen: { operation: "aggregate", aggregations: ["max"] },
+                    severity: { operation: "aggregate", aggregations: ["firstNotNull"] },
+                    insight: { operation: "aggregate", aggregations: ["firstNotNull"] },
+                    recommendation: { operation: "aggregate", aggregations: ["firstNotNull"] },
+                  },
+                },
+              },
+              ...columns([
+                ["lastSeen (max)", "last seen"],
+                ["pod"],
+                ["signal"],
+                ["severity (firstNotNull)", "severity"],
+                ["insight (firstNotNull)", "what the kernel said"],
+                ["recommendation (firstNotNull)", "recommendation"],
+              ]),
+            ],
             overrides: [
               fieldOf("last seen", { unit: "time:HH:mm:ss", "custom.width": 80 }),
-              fieldOf("namespace", { "custom.width": 80 }),
               fieldOf("pod", { "custom.width": 115 }),
               fieldOf("signal", { "custom.width": 115 }),
               fieldOf("severity", { "custom.width": 70 }),
-              fieldOf("what the kernel said", { "custom.width": 560 }),
+              fieldOf("what the kernel said", { "custom.width": 600 }),
             ],
             custom: { wrapText: true },
             // Critical first, newest first within a severity.
@@ -151,14 +167,14 @@ export const kernelTruth = () =>
           ),
         ],
         [
-          signalPanel("cpu-throttling", "CFS throttled periods (share)"),
-          signalPanel("runqueue-delay", "Run-queue delay (p99)", "p99"),
-          signalPanel("memory-pressure", "Memory stall, some tasks (PSI s/s)", "some"),
+          signalPanel("cpu-throttling", "CFS throttled periods (share)", 8),
+          signalPanel("runqueue-delay", "Run-queue delay (p99)", 8, "p99"),
+          signalPanel("memory-pressure", "Memory stall, some tasks (PSI s/s)", 8, "some"),
         ],
         [
-          signalPanel("oom-kill", "OOM kills (per step)"),
-          signalPanel("packet-drops", "Packet drops by reason"),
-          signalPanel("tcp-retransmits", "TCP retransmits"),
+          signalPanel("oom-kill", "OOM kills (per step)", 8),
+          signalPanel("packet-drops", "Packet drops by reason", 8),
+          signalPanel("tcp-retransmits", "TCP retransmits", 8),
         ],
       ]),
     },

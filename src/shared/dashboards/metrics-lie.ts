@@ -69,7 +69,7 @@ export const metricsLie = () =>
       panels: layout([
         [
           truthStat("avgCpuPercentOfLimit", {
-            title: "Average CPU use, share of the limit",
+            title: "What averaged metrics show: CPU use, % of limit",
             description: `What averaged CPU metrics show: CPU seconds used / (limit cores × window). ${WINDOW}`,
             unit: "percent",
             decimals: 0,
@@ -78,7 +78,7 @@ export const metricsLie = () =>
             thresholds: oneColor("green"),
           }),
           truthStat("throttledPeriodsRatio", {
-            title: "CFS periods the kernel throttled",
+            title: "What the kernel did: CFS periods throttled",
             description: `What the kernel did: throttled periods / periods (cpu.stat nr_throttled / nr_periods). ${WINDOW}`,
             unit: "percentunit",
             decimals: 0,

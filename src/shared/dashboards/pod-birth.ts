@@ -19,13 +19,14 @@ import {
 } from "./panels.ts";
 
 const filters = { namespace: "$namespace", pod: "$pod" };
-const CASCADE = [
-  "syscalls",
-  "forks",
-  "execs",
-  "namespacesCreated",
-  "cgroupsCreated",
-  "cgroupFilesWritten",
+/** The certificate's counts, and the names the bars show (the bar gauge selects fields by shown name). */
+const CASCADE: [field: string, label: string][] = [
+  ["syscalls", "syscalls"],
+  ["forks", "forks"],
+  ["execs", "execs"],
+  ["namespacesCreated", "namespaces created"],
+  ["cgroupsCreated", "cgroups created"],
+  ["cgroupFilesWritten", "cgroup files written"],
 ];
 const births = gateway({ refId: "A", queryType: "births", filters });
 const timelines = gateway({ refId: "A", queryType: "births", timeline: true, filters });
@@ -84,15 +85,13 @@ export const podBirth = () =>
             min: 0,
             thresholds: oneColor("blue"),
             targets: [births],
-            overrides: [
-              fieldOf("namespacesCreated", { displayName: "namespaces created" }),
-              fieldOf("cgroupsCreated", { displayName: "cgroups created" }),
-              fieldOf("cgroupFilesWritten", { displayName: "cgroup files written" }),
-            ],
+            overrides: CASCADE.filter(([f, l]) => f !== l).map(([f, l]) =>
+              fieldOf(f, { displayName: l }),
+            ),
             options: {
               reduceOptions: {
                 calcs: ["firstNotNull"],
-                fields: `/^(${CASCADE.join("|")})$/`,
+                fields: `/^(${CASCADE.map(([, l]) => l).join("|")})$/`,
                 values: false,
               },
               // One line per count: six bars fit the panel's height.

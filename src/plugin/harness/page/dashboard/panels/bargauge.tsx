@@ -5,6 +5,7 @@
 import {
   PanelPlugin,
   createTheme,
+  getDisplayValueAlignmentFactors,
   type DisplayValueAlignmentFactors,
   type FieldDisplay,
   type PanelProps,
@@ -38,20 +39,6 @@ interface Options extends SingleValueOptions {
   minVizHeight: number;
   maxVizHeight: number;
   text?: VizTextDisplayOptions;
-}
-
-/** The longest title and value, so every bar lines up (Grafana's alignment factors for bar gauges). */
-function alignment(values: FieldDisplay[]): DisplayValueAlignmentFactors {
-  const out: DisplayValueAlignmentFactors = { title: "", text: "" };
-  for (const v of values) {
-    if (v.display.text.length > out.text.length) {
-      out.text = v.display.text;
-    }
-    if ((v.display.title ?? "").length > (out.title ?? "").length) {
-      out.title = v.display.title;
-    }
-  }
-  return out;
 }
 
 function BarGaugePanel({
@@ -91,7 +78,7 @@ function BarGaugePanel({
   return (
     <VizRepeater
       source={data}
-      getAlignmentFactors={alignment}
+      getAlignmentFactors={getDisplayValueAlignmentFactors}
       getValues={() => displayValues(data.series, options, fieldConfig, theme)}
       renderValue={render}
       renderCounter={renderCounter}
