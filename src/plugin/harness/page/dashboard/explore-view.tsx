@@ -13,7 +13,7 @@ import {
   type DataFrame,
   type GrafanaTheme2,
 } from "@grafana/data";
-import { Icon, PanelChrome, ToolbarButton, useStyles2, useTheme2 } from "@grafana/ui";
+import { Alert, Icon, PanelChrome, ToolbarButton, useStyles2, useTheme2 } from "@grafana/ui";
 import React from "react";
 import type { AnyDataSource } from "./datasources/registry";
 
@@ -198,9 +198,7 @@ export function ExploreView({
         </div>
       )}
       {errors.map((e) => (
-        <div key={e} style={{ color: "red" }}>
-          {e}
-        </div>
+        <Alert key={e} severity="error" title={e} />
       ))}
       {frame && <LogsView frame={frame} width={width - 32} height={height} timeZone={timeZone} />}
     </div>
