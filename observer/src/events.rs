@@ -1,10 +1,11 @@
 //! Typed events and the hub that fans them out to `/events` clients.
 //!
-//! Every event has a sequence number, a timestamp, the node, the workload
-//! identity and the evidence numbers. The hub keeps a bounded replay buffer
-//! (for `?since=`) and a broadcast channel for live clients; a client that
-//! falls behind the channel is dropped (and counted) instead of slowing the
-//! observer down.
+//! Every event has a sequence number, the instance id of this observer run
+//! (sequence numbers restart with it, ADR 0075), a timestamp, the node, the
+//! workload identity and the evidence numbers. The hub keeps a bounded replay
+//! buffer (for `?since=`) and a broadcast channel for live clients; a client
+//! that falls behind the channel is dropped (and counted) instead of slowing
+//! the observer down.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -227,6 +228,7 @@ pub enum Evidence {
 #[serde(rename_all = "camelCase")]
 struct Envelope<'a> {
     seq: u64,
+    instance: &'a str,
     ts: String,
     ts_unix_ms: u128,
     node: &'a str,
@@ -244,6 +246,7 @@ pub type Line = (u64, Arc<str>);
 
 pub struct EventHub {
     node: String,
+    instance: String,
     tx: broadcast::Sender<Line>,
     replay: Mutex<VecDeque<Line>>,
     next_seq: AtomicU64,
@@ -251,11 +254,27 @@ pub struct EventHub {
     pub clients_dropped: AtomicU64,
 }
 
+/// A fresh id per observer run: the kernel's random UUID, else start time and pid.
+fn new_instance_id() -> String {
+    match std::fs::read_to_string("/proc/sys/kernel/random/uuid") {
+        Ok(id) if !id.trim().is_empty() => id.trim().to_string(),
+        _ => format!(
+            "{:x}-{:x}",
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or(Duration::ZERO)
+                .as_nanos(),
+            std::process::id()
+        ),
+    }
+}
+
 impl EventHub {
     pub fn new(node: String) -> Self {
         let (tx, _) = broadcast::channel(CLIENT_BUFFER);
         EventHub {
             node,
+            instance: new_instance_id(),
             tx,
             replay: Mutex::new(VecDeque::with_capacity(REPLAY_CAPACITY)),
             next_seq: AtomicU64::new(1),
@@ -271,6 +290,7 @@ impl EventHub {
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
         let env = Envelope {
             seq,
+            instance: &self.instance,
             ts: rfc3339(at),
             ts_unix_ms: at
                 .duration_since(UNIX_EPOCH)
@@ -309,6 +329,11 @@ impl EventHub {
         (backlog, rx)
     }
 
+    /// This observer run's id: `seq` values are only comparable within one instance.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
     pub fn replay_len(&self) -> usize {
         self.replay.lock().map(|r| r.len()).unwrap_or(0)
     }
@@ -342,12 +367,20 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(backlog[0].1.trim()).unwrap();
         assert_eq!(v["type"], "cgroup_created");
         assert_eq!(v["seq"], 2);
+        assert_eq!(v["instance"], hub.instance());
         assert_eq!(v["node"], "node-a");
         assert_eq!(v["workload"]["cgroup"], "/kg");
         assert_eq!(v["workload"]["kind"], "cgroup");
         assert_eq!(v["evidence"]["id"], 1);
         let (none, _rx) = hub.subscribe(None);
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn each_hub_is_its_own_instance() {
+        let (a, b) = (EventHub::new("n".into()), EventHub::new("n".into()));
+        assert!(!a.instance().is_empty());
+        assert_ne!(a.instance(), b.instance());
     }
 
     #[test]

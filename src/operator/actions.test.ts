@@ -183,7 +183,13 @@ describe("leader election", () => {
     const ns = await kube.namespace("lease");
     const withLease = (id: string) =>
       testConfig(kube.kubeconfig, ns, (c) => {
-        c.leaderElection = { enabled: true, identity: id, leaseMs: 4_000, renewMs: 300 };
+        c.leaderElection = {
+          enabled: true,
+          identity: id,
+          leaseMs: 4_000,
+          renewDeadlineMs: 3_000,
+          retryMs: 300,
+        };
       });
     const a = await startTestOperator(withLease("replica-a"));
     running.push(a);

@@ -20,7 +20,8 @@ export function testConfig(
     enabled: false,
     identity: `test-${process.pid}`,
     leaseMs: 15_000,
-    renewMs: 1_000,
+    renewDeadlineMs: 10_000,
+    retryMs: 1_000,
   };
   over(c);
   return c;

@@ -10,7 +10,7 @@ export async function execute(
   plan: Extract<Plan, { kind: "apply" }>,
   recommendation: Recommendation,
   now: Date,
-): Promise<ActionRecord> {
+): Promise<ActionRecord[]> {
   const base = {
     time: now.toISOString(),
     action: recommendation.action,
@@ -20,18 +20,20 @@ export async function execute(
   for (const patch of plan.patches) {
     try {
       await apply(kube, patch);
-      return {
-        ...base,
-        mode: "applied",
-        result: `${patch.description}: ${JSON.stringify(patch.body)}`,
-      };
+      return [
+        {
+          ...base,
+          mode: "applied",
+          result: `${patch.description}: ${JSON.stringify(patch.body)}`,
+        },
+      ];
     } catch (err) {
       errors.push(
         `${patch.via}: HTTP ${statusCode(err) ?? "error"} ${err instanceof Error ? (err.message.split("\n")[0] ?? "") : ""}`,
       );
     }
   }
-  return { ...base, mode: "failed", result: errors.join("; ").slice(0, 4000) };
+  return [{ ...base, mode: "failed", result: errors.join("; ").slice(0, 4000) }];
 }
 
 function apply(kube: Kube, patch: Patch) {
