@@ -315,8 +315,10 @@ impl EventHub {
     }
 
     /// Buffered events with seq > `since` plus a live receiver, taken under
-    /// one lock so a client sees every event exactly once.
-    pub fn subscribe(&self, since: Option<u64>) -> (Vec<Line>, broadcast::Receiver<Line>) {
+    /// one lock so a client sees every event exactly once; and the last
+    /// sequence number published before it (0: none), where a live-only
+    /// client resumes from if it reconnects.
+    pub fn subscribe(&self, since: Option<u64>) -> (Vec<Line>, broadcast::Receiver<Line>, u64) {
         let replay = match self.replay.lock() {
             Ok(r) => r,
             Err(poisoned) => poisoned.into_inner(),
@@ -326,7 +328,9 @@ impl EventHub {
             Some(s) => replay.iter().filter(|(seq, _)| *seq > s).cloned().collect(),
             None => Vec::new(),
         };
-        (backlog, rx)
+        // Publishing takes the same lock, so no event is between this and `rx`.
+        let last = self.next_seq.load(Ordering::Relaxed).saturating_sub(1);
+        (backlog, rx, last)
     }
 
     /// This observer run's id: `seq` values are only comparable within one instance.
@@ -362,7 +366,8 @@ mod tests {
                 }),
             );
         }
-        let (backlog, _rx) = hub.subscribe(Some(1));
+        let (backlog, _rx, last) = hub.subscribe(Some(1));
+        assert_eq!(last, 3);
         assert_eq!(backlog.len(), 2);
         let v: serde_json::Value = serde_json::from_str(backlog[0].1.trim()).unwrap();
         assert_eq!(v["type"], "cgroup_created");
@@ -372,7 +377,7 @@ mod tests {
         assert_eq!(v["workload"]["cgroup"], "/kg");
         assert_eq!(v["workload"]["kind"], "cgroup");
         assert_eq!(v["evidence"]["id"], 1);
-        let (none, _rx) = hub.subscribe(None);
+        let (none, _rx, _) = hub.subscribe(None);
         assert!(none.is_empty());
     }
 
@@ -386,7 +391,7 @@ mod tests {
     #[test]
     fn a_client_that_falls_behind_sees_lag_not_backpressure() {
         let hub = EventHub::new("n".into());
-        let (_, mut rx) = hub.subscribe(None);
+        let (_, mut rx, _) = hub.subscribe(None);
         let w = crate::workload::parse("/");
         // Publishing never blocks, however slow the receiver is.
         for id in 0..(CLIENT_BUFFER as u64 + 5) {
@@ -423,7 +428,7 @@ mod tests {
             );
         }
         assert_eq!(hub.replay_len(), REPLAY_CAPACITY);
-        let (b, _) = hub.subscribe(Some(0));
+        let (b, _, _) = hub.subscribe(Some(0));
         assert_eq!(b.first().map(|x| x.0), Some(11));
     }
 }

@@ -107,6 +107,9 @@ struct EventsQuery {
 
 /// Response header naming this observer run; `seq` restarts with a new one.
 pub const INSTANCE_HEADER: &str = "kernel-gossip-instance";
+/// Response header: the last `seq` published before this response began, so a
+/// live-only client knows where to resume from.
+pub const LAST_SEQ_HEADER: &str = "kernel-gossip-last-seq";
 
 /// Per-client queue between the hub and the HTTP body. A client whose queue
 /// is full is slow: it is cut off (counted) instead of buffering without
@@ -115,12 +118,16 @@ pub const INSTANCE_HEADER: &str = "kernel-gossip-instance";
 const CLIENT_QUEUE: usize = crate::events::CLIENT_BUFFER;
 
 async fn events(AxState(app): AxState<Arc<App>>, Query(q): Query<EventsQuery>) -> Response {
-    let (backlog, mut hub_rx) = app.state.hub.subscribe(q.since);
+    let (backlog, mut hub_rx, last_seq) = app.state.hub.subscribe(q.since);
     let headers = [
         (header::CONTENT_TYPE, "application/x-ndjson".to_string()),
         (
             header::HeaderName::from_static(INSTANCE_HEADER),
             app.state.hub.instance().to_string(),
+        ),
+        (
+            header::HeaderName::from_static(LAST_SEQ_HEADER),
+            last_seq.to_string(),
         ),
     ];
     let backlog = futures_util::stream::iter(backlog.into_iter().map(|(_, line)| line));

@@ -33,6 +33,18 @@ export function operatorMetrics() {
       labelNames: ["type", "outcome"] as const,
       registers: [registry],
     }),
+    observerRestarts: new Counter({
+      name: "kernel_gossip_operator_observer_restarts_total",
+      help: "Observer runs that replaced another on a stream (new instance id): the stream replays from the start of what the new run holds.",
+      labelNames: ["observer"] as const,
+      registers: [registry],
+    }),
+    observerGaps: new Counter({
+      name: "kernel_gossip_operator_observer_gap_events_total",
+      help: "Observer events never received: sequence numbers skipped because they had left the observer's replay buffer.",
+      labelNames: ["observer"] as const,
+      registers: [registry],
+    }),
     observerStreams: new Gauge({
       name: "kernel_gossip_operator_observer_streams",
       help: "Observer event streams currently connected.",
