@@ -215,6 +215,7 @@ export function whisperWriter(deps: WriterDeps) {
     let unavailable = 0;
     const due = Date.now();
     for (const e of dirtyEntries(deps.book)) {
+      if (halted) break; // leadership ended mid-flush: not one more write
       if (e.retryAt > due) continue;
       const { pendingSince, pendingCount } = e;
       e.pendingSince = undefined;
@@ -240,6 +241,7 @@ export function whisperWriter(deps: WriterDeps) {
 
   let timer: NodeJS.Timeout | undefined;
   let running = false;
+  let halted = false;
   let delay = 0;
   let inflight: Promise<unknown> = Promise.resolve();
 
@@ -248,6 +250,7 @@ export function whisperWriter(deps: WriterDeps) {
     /** Flushes every `intervalMs`, backing off up to 5 s while the API is away. */
     start(intervalMs: number) {
       running = true;
+      halted = false;
       delay = intervalMs;
       // A function, not the variable: halt() flips it while flush() is awaited.
       const active = () => running;
@@ -272,6 +275,7 @@ export function whisperWriter(deps: WriterDeps) {
     /** Stops the loop without writing anything more (leadership lost). */
     async halt() {
       running = false;
+      halted = true;
       if (timer) clearTimeout(timer);
       await inflight.catch(() => undefined);
     },
