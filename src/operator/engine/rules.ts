@@ -59,6 +59,9 @@ function noEvidence(f: Finding): Assessment {
 
 type Resource = "cpu" | "memory";
 
+/** Owners whose pod template the API lets us change, so a change outlives the pod. */
+const TEMPLATED = new Set(["Deployment", "StatefulSet", "DaemonSet"]);
+
 /** The exact change: on the owning workload's template when there is one, else on the pod. */
 export function resourceChange(
   pod: PodInfo,
@@ -70,7 +73,7 @@ export function resourceChange(
 ): ResourceChange {
   const resources = { [kind]: { [resource]: to } };
   const entry = { name: container.name, resources };
-  if (pod.owner) {
+  if (pod.owner && TEMPLATED.has(pod.owner.kind)) {
     return {
       target: { ...pod.owner, namespace: pod.namespace },
       container: container.name,
