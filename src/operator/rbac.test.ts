@@ -136,7 +136,7 @@ test("the base RBAC lets the operator do its job and nothing more", async () => 
   const record = kw.status.actions?.[0];
   assert.ok(record);
   assert.equal(record.mode, "failed");
-  assert.match(record.result, /resize: HTTP 403/);
+  assert.match(record.result, /^resize pod .*: HTTP 403/);
   assert.equal(await field(kube, "pod/web", ns, CPU_LIMIT), "500m");
   assert.match(await field(kube, "events", ns, EVENT_REASONS), /KernelWhisper/);
 });

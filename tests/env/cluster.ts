@@ -28,8 +28,11 @@ export interface Cluster {
   pki: Pki;
   /** Runs the built kubectl against this cluster; never throws on a non-zero exit. */
   kubectl: (args: string[], input?: string) => Promise<KubectlResult>;
-  /** Kills kube-apiserver (SIGKILL), waits `downMs`, starts it again on the same port. */
-  restartApiServer: (downMs?: number) => Promise<void>;
+  /**
+   * Kills kube-apiserver (SIGKILL), waits `down` (milliseconds, or until the
+   * promise settles), starts it again on the same port.
+   */
+  restartApiServer: (down?: number | Promise<unknown>) => Promise<void>;
   /** The audit log (JSON lines), when started with `audit`. */
   auditLog?: string;
   stop: () => Promise<void>;
@@ -242,11 +245,11 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
       log("CRDs installed: kernelwhispers.kernel.gossip.io, podbirthcertificates.kernel.gossip.io");
     }
     /** Kills kube-apiserver and starts it again on the same port (etcd keeps the state). */
-    const restartApiServer = async (downMs = 0) => {
+    const restartApiServer = async (down: number | Promise<unknown> = 0) => {
       await stopChild(api, 0);
       children.splice(children.indexOf(api), 1);
       log("kube-apiserver stopped");
-      await sleep(downMs);
+      await (typeof down === "number" ? sleep(down) : down.catch(() => undefined));
       api = launch(binaries.kubeApiserver, apiArgs, apiLog);
       children.push(api);
       await waitFor("kube-apiserver", api, apiLog, 120_000, () => apiReady(apiPort, pki));

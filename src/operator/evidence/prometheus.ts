@@ -52,8 +52,13 @@ export function prometheusSource(baseUrl: string, timeoutMs: number) {
   ): Promise<{ kernelTruth: Evidence; total: number } | undefined> {
     const w = `${Math.max(1, Math.round((q.endMs - q.startMs) / 1000))}s`;
     const at = q.endMs;
+    // What a counter grew by in the window, from its own samples (no extrapolation as in
+    // increase()): the highest value seen minus the value before the window, or the whole
+    // value for series born inside it (the observer creates series at their first event).
+    const delta = (sel: string) =>
+      `sum(max_over_time(${sel}[${w}])) - (sum(${sel} offset ${w}) or vector(0))`;
     const inc = (metric: string, extra: Record<string, string> = {}) =>
-      `sum(increase(${metric}{${matchers(q, extra)}}[${w}]))`;
+      delta(`${metric}{${matchers(q, extra)}}`);
     const window = { start: new Date(q.startMs).toISOString(), end: new Date(at).toISOString() };
     const out = (quantities: Quantity[], exprs: string, attributes?: Record<string, string>) => ({
       kernelTruth: {
@@ -91,9 +96,7 @@ export function prometheusSource(baseUrl: string, timeoutMs: number) {
         return { ...r, total: throttled };
       }
       case "oom-kill": {
-        // Counters born inside the window count whole (increase() would miss their first kill).
-        const sel = `kernel_gossip_oom_kills_total{${matchers(q)}}`;
-        const e = `sum(max_over_time(${sel}[${w}])) - (sum(${sel} offset ${w}) or vector(0))`;
+        const e = inc("kernel_gossip_oom_kills_total");
         const kills = await scalar(e, at);
         if (kills === undefined) return undefined;
         return out([{ name: "oomKills", value: Math.max(0, Math.round(kills)), unit: "count" }], e);
@@ -101,17 +104,16 @@ export function prometheusSource(baseUrl: string, timeoutMs: number) {
       case "memory-pressure": {
         const e = inc("kernel_gossip_memory_pressure_stall_seconds_total", { kind: "some" });
         const node = !q.subject.pod && q.subject.cgroupPath === "/" ? q.subject.node : undefined;
-        const reclaimSel = node ? `node="${esc(node)}"` : matchers(q);
+        const reclaimSel = `kernel_gossip_memcg_reclaim_seconds_total{${node ? `node="${esc(node)}"` : matchers(q)}}`;
+        const stallSel = `kernel_gossip_memory_pressure_stall_seconds_total{node="${esc(node ?? "")}",kind="some",cgroup!="/"}`;
         const [some, full, reclaim, top] = await Promise.all([
           scalar(e, at),
           scalar(inc("kernel_gossip_memory_pressure_stall_seconds_total", { kind: "full" }), at),
-          scalar(
-            `sum(increase(kernel_gossip_memcg_reclaim_seconds_total{${reclaimSel}}[${w}]))`,
-            at,
-          ),
+          scalar(delta(reclaimSel), at),
           node
             ? query(
-                `topk(1, sum by (cgroup) (increase(kernel_gossip_memory_pressure_stall_seconds_total{node="${esc(node)}",kind="some",cgroup!="/"}[${w}])))`,
+                // The cgroup (below the root) that stalled most: growth per series, highest first.
+                `topk(1, max_over_time(${stallSel}[${w}]) - (${stallSel} offset ${w}))`,
                 at,
               )
             : Promise.resolve([]),
