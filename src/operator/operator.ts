@@ -67,14 +67,16 @@ export async function startOperator(cfg: Config, log: Log = logger()): Promise<R
   });
 
   let leading = !le.enabled;
-  /** Records findings all or nothing; false when the book has no room for them. */
-  const ingest = (findings: Finding[]): boolean => {
-    if (!admits(book, findings)) return false;
+  /** Records findings all or nothing; the reason when this replica cannot take them now. */
+  const ingest = (findings: Finding[]): string | undefined => {
+    // Leadership can end while a webhook awaits its evidence: only a leader may accept.
+    if (!leading) return "standby replica: not the leader";
+    if (!admits(book, findings)) return "the operator holds too much unwritten evidence";
     for (const f of findings) {
       const e = record(book, f);
       log.debug({ key: findingKey(f), whisper: e?.name }, "finding");
     }
-    return true;
+    return undefined;
   };
 
   const births = birthWriter({
@@ -112,7 +114,7 @@ export async function startOperator(cfg: Config, log: Log = logger()): Promise<R
       const named = uid ? pods.lookup(uid, ev.node) : Promise.resolve(undefined);
       void named.then((pod) => {
         const f = eventToFinding(ev, () => pod);
-        if (f && !ingest([f])) {
+        if (f && ingest([f]) !== undefined) {
           // The stream cannot be refused like a webhook: count and log what did not fit.
           metrics.observerEvents.inc({ type: ev.type, outcome: "no-room" });
           log.warn(

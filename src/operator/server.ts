@@ -22,8 +22,8 @@ export interface AppContext {
   cfg: Config;
   log: Log;
   metrics: OperatorMetrics;
-  /** Records findings all or nothing; false when there is no room (the webhook answers 503). */
-  ingest: (findings: Finding[]) => boolean;
+  /** Records findings all or nothing; the reason when it cannot now (the webhook answers 503). */
+  ingest: (findings: Finding[]) => string | undefined;
   evidence: (q: EvidenceQuery) => Promise<EvidenceResult>;
   isLeader: () => boolean;
   readiness: () => Readiness;

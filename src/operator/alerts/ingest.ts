@@ -12,8 +12,8 @@ import type { WebhookBody, WebhookReply } from "./schema.ts";
 import { alertToFinding } from "./to-findings.ts";
 
 export interface IngestDeps {
-  /** Records findings; false when the book has no room (nothing was recorded). */
-  sink: (findings: Finding[]) => boolean;
+  /** Records findings all or nothing; the reason when it cannot take them now. */
+  sink: (findings: Finding[]) => string | undefined;
   /** Fetches the kernel's evidence for an alert that carried none. */
   evidence: (q: EvidenceQuery) => Promise<EvidenceResult>;
   metrics: OperatorMetrics;
@@ -84,9 +84,8 @@ export async function ingestWebhook(
     }),
   );
   const accepted = findings.filter((f): f is Finding => f !== undefined);
-  if (!deps.sink(accepted)) {
-    throw new Refused(503, "the operator holds too much unwritten evidence; retry later");
-  }
+  const refused = deps.sink(accepted);
+  if (refused !== undefined) throw new Refused(503, `${refused}; retry later`);
   for (const m of mapped) {
     if ("ignored" in m) {
       reply.ignored++;
