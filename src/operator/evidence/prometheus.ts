@@ -53,12 +53,17 @@ export function prometheusSource(baseUrl: string, timeoutMs: number) {
     const w = `${Math.max(1, Math.round((q.endMs - q.startMs) / 1000))}s`;
     const at = q.endMs;
     // What a counter grew by in the window, from its own samples (no extrapolation as in
-    // increase()): the highest value seen minus the value before the window, or the whole
-    // value for series born inside it (the observer creates series at their first event).
-    const delta = (sel: string) =>
+    // increase()). Series that exist from the start (a cgroup's CPU and PSI counters) grow
+    // by their highest minus their lowest sample; series the observer creates at their
+    // first event (OOM kills, drops, reclaims) also count their first value when born
+    // inside the window.
+    const grown = (sel: string) => `sum(max_over_time(${sel}[${w}]) - min_over_time(${sel}[${w}]))`;
+    const born = (sel: string) =>
       `sum(max_over_time(${sel}[${w}])) - (sum(${sel} offset ${w}) or vector(0))`;
     const inc = (metric: string, extra: Record<string, string> = {}) =>
-      delta(`${metric}{${matchers(q, extra)}}`);
+      grown(`${metric}{${matchers(q, extra)}}`);
+    const counted = (metric: string, extra: Record<string, string> = {}) =>
+      born(`${metric}{${matchers(q, extra)}}`);
     const window = { start: new Date(q.startMs).toISOString(), end: new Date(at).toISOString() };
     const out = (quantities: Quantity[], exprs: string, attributes?: Record<string, string>) => ({
       kernelTruth: {
@@ -96,7 +101,7 @@ export function prometheusSource(baseUrl: string, timeoutMs: number) {
         return { ...r, total: throttled };
       }
       case "oom-kill": {
-        const e = inc("kernel_gossip_oom_kills_total");
+        const e = counted("kernel_gossip_oom_kills_total");
         const kills = await scalar(e, at);
         if (kills === undefined) return undefined;
         return out([{ name: "oomKills", value: Math.max(0, Math.round(kills)), unit: "count" }], e);
@@ -109,11 +114,11 @@ export function prometheusSource(baseUrl: string, timeoutMs: number) {
         const [some, full, reclaim, top] = await Promise.all([
           scalar(e, at),
           scalar(inc("kernel_gossip_memory_pressure_stall_seconds_total", { kind: "full" }), at),
-          scalar(delta(reclaimSel), at),
+          scalar(born(reclaimSel), at),
           node
             ? query(
                 // The cgroup (below the root) that stalled most: growth per series, highest first.
-                `topk(1, max_over_time(${stallSel}[${w}]) - (${stallSel} offset ${w}))`,
+                `topk(1, max_over_time(${stallSel}[${w}]) - min_over_time(${stallSel}[${w}]))`,
                 at,
               )
             : Promise.resolve([]),
@@ -140,7 +145,7 @@ export function prometheusSource(baseUrl: string, timeoutMs: number) {
         return out([{ name: "runqueueDelayP99Seconds", value: p99, unit: "seconds" }], e);
       }
       case "packet-drops": {
-        const e = inc("kernel_gossip_packet_drops_total", q.reason ? { reason: q.reason } : {});
+        const e = counted("kernel_gossip_packet_drops_total", q.reason ? { reason: q.reason } : {});
         const drops = await scalar(e, at);
         if (drops === undefined) return undefined;
         return out(
@@ -152,7 +157,7 @@ export function prometheusSource(baseUrl: string, timeoutMs: number) {
       case "tcp-retransmits":
       case "tcp-resets": {
         const name = q.signal === "tcp-resets" ? "resets" : "retransmits";
-        const e = inc(`kernel_gossip_tcp_${name}_total`);
+        const e = counted(`kernel_gossip_tcp_${name}_total`);
         const n = await scalar(e, at);
         if (n === undefined) return undefined;
         return out([{ name, value: Math.max(0, Math.round(n)), unit: "count" }], e);

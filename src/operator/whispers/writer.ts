@@ -14,6 +14,7 @@ import type { PodInfo } from "../engine/pod-info.ts";
 import { assess } from "../engine/rules.ts";
 import type { Thresholds } from "../engine/thresholds.ts";
 import { apiStatus, namespaceGone, statusCode, type Kube } from "../kube.ts";
+import { Fenced } from "../kube-http.ts";
 import type { Log } from "../log.ts";
 import type { OperatorMetrics } from "../metrics.ts";
 import { dirtyEntries, sweep, type Book, type Entry } from "./book.ts";
@@ -165,11 +166,13 @@ export function whisperWriter(deps: WriterDeps) {
 
   /** A failed write: the entry stays dirty and is retried after its backoff. */
   function failed(e: Entry, err: unknown, pendingSince: number | undefined, count: number) {
-    const reason = classify(err);
     e.dirty = true;
     e.pendingCount += count;
     if (pendingSince !== undefined)
       e.pendingSince = Math.min(e.pendingSince ?? pendingSince, pendingSince);
+    // Leadership ended under this write: not the API's doing, and not ours to retry.
+    if (err instanceof Fenced) return;
+    const reason = classify(err);
     deps.metrics.whisperRetries.inc({ reason });
     deps.metrics.apiWrites.inc({
       write: "whisper",
@@ -229,7 +232,7 @@ export function whisperWriter(deps: WriterDeps) {
           deps.metrics.timeToTruth.observe(Math.max(0, Date.now() - pendingSince) / 1000);
       } catch (err) {
         failed(e, err, pendingSince, pendingCount);
-        if (classify(err) === "unavailable") {
+        if (err instanceof Fenced || classify(err) === "unavailable") {
           unavailable++;
           break; // the API is likely away: back off instead of failing every entry
         }
