@@ -1,8 +1,9 @@
 // A real memory cgroup with a small limit (any path, e.g. kubelet's
 // /kubepods/burstable/pod<uid>/<id>), and real kernel events in it: each
 // oomOnce() starts `tail /dev/zero` inside (it buffers an endless line) until
-// the kernel's memcg OOM killer kills it; reclaim() writes a file larger than
-// the limit from inside, so the kernel reclaims page cache (memory stalls). The kernel's own count of kills is
+// the kernel's memcg OOM killer kills it; oomBurst(n) makes n kills as fast as
+// the kernel allows; reclaim() writes a file larger than the limit from
+// inside, so the kernel reclaims page cache (memory stalls). The kernel's own count of kills is
 // read back from the cgroup (v1 memory.oom_control oom_kill, v2 memory.events
 // oom_kill), so tests compare against the kernel, not against themselves.
 // stop() removes the cgroup; safe to call twice.
