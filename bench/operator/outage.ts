@@ -64,9 +64,13 @@ async function main() {
       })();
       // The API server stays down until the burst is over, plus 10 s.
       const down = Date.now();
-      const load = kills
-        ? () => Promise.all(cgs.map((c) => c.oomBurst(Math.round(kills / CGROUPS))))
-        : () => sleep(20_000);
+      let burstS = 0;
+      const load = async () => {
+        const t0 = Date.now();
+        if (kills) await Promise.all(cgs.map((c) => c.oomBurst(Math.round(kills / CGROUPS))));
+        else await sleep(20_000);
+        burstS = (Date.now() - t0) / 1000;
+      };
       await cluster.restartApiServer(
         sleep(500)
           .then(load)
@@ -81,14 +85,15 @@ async function main() {
         const ws = await whispers();
         const exact = cgs.every(
           (c, i) =>
-            ws.find((w) => w.spec.subject.cgroupPath === c.path)?.spec.occurrences === kernel[i],
+            (ws.find((w) => w.spec.subject.cgroupPath === c.path)?.spec.occurrences ?? 0) ===
+            kernel[i],
         );
         if (exact || Date.now() - restored > 120_000) break;
         await sleep(250);
       }
       const converged = (Date.now() - restored) / 1000;
       rows.push(
-        `${String(kills).padStart(6)} kills  outage ${outageS.toFixed(0)} s  RSS before ${mib(before)}  max ${mib(max)}  (+${mib(max - before)})  ` +
+        `${String(kills).padStart(6)} kills in ${burstS.toFixed(0)} s  outage ${outageS.toFixed(0)} s  RSS before ${mib(before)}  max ${mib(max)}  (+${mib(max - before)})  ` +
           `events ${(await received()) - eventsBefore}  whispers exact ${converged.toFixed(1)} s after the API returned`,
       );
     }
