@@ -39,8 +39,11 @@ export interface WriterDeps {
 }
 
 const POD_CACHE_MS = 5_000;
-/** Backoff of one whisper after the API was away or conflicted, and after it refused it. */
-const RETRY_MAX_MS = 30_000;
+/**
+ * Backoff of one whisper after the API was away or conflicted (as short as the loop's:
+ * once the API is back every whisper is retried within seconds), and after it refused it.
+ */
+const RETRY_MAX_MS = 5_000;
 const REFUSED_MAX_MS = 5 * 60_000;
 /** The whole loop's backoff while the API server is away. */
 const LOOP_MAX_MS = 5_000;
