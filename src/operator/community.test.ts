@@ -107,7 +107,10 @@ after(async () => {
     () => observer.stop(),
     () => web.stop(),
     () => reclaiming.stop(),
-    ...Object.values(memcgs).map((m) => () => m.stop()),
+    // Newest first: the first one made the shared parent directories and removes them last.
+    ...Object.values(memcgs)
+      .reverse()
+      .map((m) => () => m.stop()),
   ];
   for (const stop of stops) await stop().catch(() => undefined);
   await closeTestCluster();
