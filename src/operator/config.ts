@@ -35,6 +35,17 @@ export interface Config {
   api: { timeoutMs: number };
   /** PodBirthCertificates from the observers' birth events; retention bounds orphans. */
   births: { enabled: boolean } & Retention;
+  /** Kernel-aware right-sizing and verified actions (ADR 0090, 0091). */
+  sizing: {
+    enabled: boolean;
+    windowMs: number;
+    sampleMs: number;
+    margin: number;
+    percentile: number;
+    cfsPeriodSeconds: number;
+    capacity: number;
+    maxContainers: number;
+  };
 }
 
 export function defaults(): Config {
@@ -54,6 +65,16 @@ export function defaults(): Config {
     },
     api: { timeoutMs: 10_000 },
     births: { enabled: true, ...DEFAULT_RETENTION },
+    sizing: {
+      enabled: true,
+      windowMs: 7 * 24 * 3_600_000,
+      sampleMs: 60_000,
+      margin: 0.15,
+      percentile: 0.95,
+      cfsPeriodSeconds: 0.1,
+      capacity: 512,
+      maxContainers: 5_000,
+    },
   };
 }
 
@@ -133,6 +154,15 @@ export function loadConfig(
   set("KG_ACTIONS_NAMESPACES", (v) => (c.actions.namespaces = list(v)));
   set("KG_ACTIONS_MAX_STEP", (v) => (c.actions.maxStepFactor = number("KG_ACTIONS_MAX_STEP", v)));
   set("KG_ACTIONS_COOLDOWN", (v) => (c.actions.cooldownMs = duration("KG_ACTIONS_COOLDOWN", v)));
+  set("KG_SIZING", (v) => {
+    if (!["on", "off"].includes(v)) throw new Error(`KG_SIZING: "${v}" is not on or off`);
+    c.sizing.enabled = v === "on";
+  });
+  set("KG_SIZING_WINDOW", (v) => (c.sizing.windowMs = duration("KG_SIZING_WINDOW", v)));
+  set("KG_SIZING_SAMPLE_INTERVAL", (v) => {
+    c.sizing.sampleMs = duration("KG_SIZING_SAMPLE_INTERVAL", v);
+  });
+  set("KG_SIZING_MARGIN", (v) => (c.sizing.margin = number("KG_SIZING_MARGIN", v)));
   set("KG_LEADER_ELECTION", (v) => (c.leaderElection.enabled = v !== "false"));
   set("KG_POD_NAME", (v) => (c.leaderElection.identity = v));
   set("KG_LEASE_DURATION", (v) => (c.leaderElection.leaseMs = duration("KG_LEASE_DURATION", v)));
@@ -151,6 +181,8 @@ export function loadConfig(
   set("KG_BIRTH_SWEEP_INTERVAL", (v) => {
     c.births.sweepIntervalMs = duration("KG_BIRTH_SWEEP_INTERVAL", v);
   });
+  if (c.sizing.sampleMs * 10 > c.sizing.windowMs)
+    throw new Error("KG_SIZING_SAMPLE_INTERVAL must be at most a tenth of KG_SIZING_WINDOW");
   if (c.actions.maxStepFactor <= 1) throw new Error("actions.maxStepFactor must be greater than 1");
   const le = c.leaderElection;
   if (le.enabled && !(le.retryMs < le.renewDeadlineMs && le.renewDeadlineMs < le.leaseMs))

@@ -78,6 +78,17 @@ export function operatorMetrics() {
       help: "Flushes that failed unexpectedly; the writer loop continues after each.",
       registers: [registry],
     }),
+    verifications: new Counter({
+      name: "kernel_gossip_operator_verifications_total",
+      help: "Verified actions decided, by verdict (improved, rolled-back, rollback-waiting, rollback-failed).",
+      labelNames: ["verdict"] as const,
+      registers: [registry],
+    }),
+    sizingSamples: new Gauge({
+      name: "kernel_gossip_operator_sizing_containers",
+      help: "Containers whose kernel counters the operator keeps for right-sizing.",
+      registers: [registry],
+    }),
     actions: new Counter({
       name: "kernel_gossip_operator_actions_total",
       help: "Guarded actions by mode (dry-run, applied, refused, failed).",

@@ -17,6 +17,9 @@ import { handleObserverLine, type StreamDeps } from "./observer/stream.ts";
 import { podIndex } from "./observer/pod-index.ts";
 import { eventToFinding } from "./observer/to-finding.ts";
 import { buildServer } from "./server.ts";
+import { observerSampler } from "./sizing/observer-metrics.ts";
+import { sizer } from "./sizing/sizer.ts";
+import { newStore } from "./sizing/store.ts";
 import { admits, dirtyEntries, newBook, record } from "./whispers/book.ts";
 import { whisperWriter } from "./whispers/writer.ts";
 
@@ -56,6 +59,18 @@ export async function startOperator(cfg: Config, log: Log = logger()): Promise<R
   const pods = podIndex(kc, http(cfg.api.timeoutMs), log);
   const metrics = operatorMetrics();
   const book = newBook(cfg.namespace, cfg.whispers.maxEntries);
+  // Right-sizing history (ADR 0090): Prometheus when configured, else our own store.
+  const store = newStore(cfg.sizing.windowMs, cfg.sizing.capacity, cfg.sizing.maxContainers);
+  const sizing = cfg.sizing.enabled
+    ? sizer(
+        {
+          ...cfg.sizing,
+          ...(cfg.evidence.prometheusUrl ? { prometheusUrl: cfg.evidence.prometheusUrl } : {}),
+          timeoutMs: cfg.evidence.timeoutMs,
+        },
+        store,
+      )
+    : undefined;
   const writer = whisperWriter({
     kube: writes,
     book,
@@ -64,6 +79,7 @@ export async function startOperator(cfg: Config, log: Log = logger()): Promise<R
     metrics,
     log,
     quietMs: cfg.whispers.quietPeriodMs,
+    ...(sizing ? { sizer: sizing } : {}),
   });
 
   let leading = !le.enabled;
@@ -131,6 +147,18 @@ export async function startOperator(cfg: Config, log: Log = logger()): Promise<R
     streamDeps,
     log,
   );
+
+  const sampler =
+    cfg.sizing.enabled && !cfg.evidence.prometheusUrl
+      ? observerSampler({
+          store,
+          observers: () => observers.streams().map((st) => st.url),
+          intervalMs: cfg.sizing.sampleMs,
+          timeoutMs: cfg.evidence.timeoutMs,
+          log,
+          onSample: () => metrics.sizingSamples.set(store.tracks.size),
+        })
+      : undefined;
 
   const elector = le.enabled
     ? leaderElector(
@@ -204,6 +232,8 @@ export async function startOperator(cfg: Config, log: Log = logger()): Promise<R
   const url = `http://${host}:${typeof addr === "object" && addr ? addr.port : port}`;
 
   observers.start();
+  // Every replica keeps the history, so a new leader can size and verify at once.
+  sampler?.start();
   if (elector) elector.start();
   else {
     metrics.leader.set(1);
@@ -227,6 +257,7 @@ export async function startOperator(cfg: Config, log: Log = logger()): Promise<R
     async stop() {
       if (stopped) return;
       stopped = true;
+      sampler?.stop();
       observers.stop();
       await app.close();
       // A leader writes what it holds while its term lasts, then releases the Lease.

@@ -8,9 +8,10 @@ import type { Patch, Plan } from "./plan.ts";
 
 export async function execute(
   kube: Kube,
-  plan: Extract<Plan, { kind: "apply" }>,
-  recommendation: Recommendation,
+  plan: Pick<Extract<Plan, { kind: "apply" }>, "patches">,
+  recommendation: Pick<Recommendation, "action"> | { action: "rollback" },
   now: Date,
+  why = "",
 ): Promise<ActionRecord[]> {
   const base = {
     time: now.toISOString(),
@@ -26,7 +27,7 @@ export async function execute(
       records.push({
         ...base,
         mode: "applied",
-        result: `${patch.description}: ${JSON.stringify(patch.body)}`.slice(0, 4000),
+        result: `${patch.description}${why}: ${JSON.stringify(patch.body)}`.slice(0, 4000),
       });
     } catch (err) {
       const why = err instanceof Error ? (err.message.split("\n")[0] ?? "") : "";

@@ -9,6 +9,7 @@
 import type { Evidence } from "../../shared/model/common.ts";
 import type { ActionRecord, Recommendation } from "../../shared/model/kernel-whisper.ts";
 import { formatCpu, formatMemory, parseQuantity } from "../engine/quantity.ts";
+import { TEMPLATED } from "../engine/rules.ts";
 
 export type ActionMode = "off" | "dry-run" | "on";
 
@@ -42,7 +43,15 @@ export interface Patch {
 export type Plan =
   | { kind: "skip" }
   | { kind: "record"; record: ActionRecord }
-  | { kind: "apply"; patches: Patch[]; to: string; from: string };
+  | {
+      kind: "apply";
+      patches: Patch[];
+      to: string;
+      from: string;
+      container: string;
+      field: "limits" | "requests";
+      resource: "cpu" | "memory";
+    };
 
 interface Input {
   namespace: string;
@@ -132,5 +141,48 @@ export function plan(cfg: ActionConfig, input: Input): Plan {
   if (lastApplied && input.now.getTime() - Date.parse(lastApplied.time) < cfg.cooldownMs) {
     return record("refused", `cooldown: last change at ${lastApplied.time}`);
   }
-  return { kind: "apply", patches, to, from: change.from };
+  return {
+    kind: "apply",
+    patches,
+    to,
+    from: change.from,
+    container: change.container,
+    field: kind as "limits" | "requests",
+    resource: resource as "cpu" | "memory",
+  };
+}
+
+/**
+ * The patches that put a verified change back (ADR 0091): the pod's resize and
+ * the owner's template, as the change itself was applied.
+ */
+export function revertPatches(
+  namespace: string,
+  pod: string | undefined,
+  owner: { apiVersion: string; kind: string; name: string } | undefined,
+  container: string,
+  field: "limits" | "requests",
+  resource: "cpu" | "memory",
+  from: string,
+  to: string,
+): Patch[] {
+  const patches: Patch[] = [];
+  const body = containerPatch(container, field, resource, from);
+  if (pod) {
+    patches.push({
+      via: "resize",
+      target: { apiVersion: "v1", kind: "Pod", namespace, name: pod },
+      body,
+      description: `rollback: resize pod ${namespace}/${pod} container ${container} ${field}.${resource} ${to} → ${from}`,
+    });
+  }
+  if (owner && TEMPLATED.has(owner.kind)) {
+    patches.push({
+      via: "workload",
+      target: { ...owner, namespace },
+      body: { spec: { template: body } },
+      description: `rollback: patch ${owner.kind} ${namespace}/${owner.name} template container ${container} ${field}.${resource} ${to} → ${from}`,
+    });
+  }
+  return patches;
 }

@@ -60,7 +60,7 @@ function noEvidence(f: Finding): Assessment {
 type Resource = "cpu" | "memory";
 
 /** Owners whose pod template the API lets us change, so a change outlives the pod. */
-const TEMPLATED = new Set(["Deployment", "StatefulSet", "DaemonSet"]);
+export const TEMPLATED = new Set(["Deployment", "StatefulSet", "DaemonSet"]);
 
 /** The exact change: on the owning workload's template when there is one, else on the pod. */
 export function resourceChange(

@@ -9,12 +9,15 @@ import type { Condition, Evidence } from "../../shared/model/common.ts";
 import type {
   ActionRecord,
   Severity,
+  Sizing,
+  Verification,
   Signal,
   Subject,
   WhisperPhase,
   WhisperSource,
 } from "../../shared/model/kernel-whisper.ts";
 import { findingKey, type Finding } from "../engine/finding.ts";
+import type { Recommendations } from "../sizing/method.ts";
 import { whisperName } from "./names.ts";
 
 export interface Entry {
@@ -58,6 +61,12 @@ export interface Entry {
   announce?: "active" | "resolved";
   /** Episode of the last counted finding (see Finding.episode). */
   lastEpisode?: string;
+  /** The last right-sizing of the subject's container (ADR 0090), and when it was made (ms). */
+  sizing?: Sizing;
+  sizedAt?: number;
+  sizingRec?: Recommendations;
+  /** The applied change being verified, or the verdict on it (ADR 0091). */
+  verification?: Verification;
 }
 
 export interface Book {

@@ -89,6 +89,8 @@ export function buildStatus(
     recommendation: a.recommendation,
     actions: e.actions.slice(-64),
     conditions,
+    ...(e.sizing ? { sizing: e.sizing } : {}),
+    ...(e.verification ? { verification: e.verification } : {}),
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
   };
 }

@@ -7,11 +7,15 @@
 // refusing one whisper backs off that whisper only. The loop survives any
 // error (it logs, counts and schedules the next flush).
 import { randomUUID } from "node:crypto";
+import type { Recommendation } from "../../shared/model/kernel-whisper.ts";
 import type { ActionConfig } from "../actions/plan.ts";
-import { plan } from "../actions/plan.ts";
+import { plan, revertPatches } from "../actions/plan.ts";
 import { execute } from "../actions/execute.ts";
-import type { PodInfo } from "../engine/pod-info.ts";
-import { assess } from "../engine/rules.ts";
+import { pickContainer, type PodInfo } from "../engine/pod-info.ts";
+import { formatCpu } from "../engine/quantity.ts";
+import { assess, resourceChange, type Assessment } from "../engine/rules.ts";
+import type { Sizer } from "../sizing/sizer.ts";
+import { verdict } from "../sizing/verify.ts";
 import type { Thresholds } from "../engine/thresholds.ts";
 import { apiStatus, namespaceGone, statusCode, type Kube } from "../kube.ts";
 import { Fenced } from "../kube-http.ts";
@@ -35,8 +39,14 @@ export interface WriterDeps {
   metrics: OperatorMetrics;
   log: Log;
   quietMs: number;
+  /** Kernel-aware right-sizing and verified actions (ADR 0090, 0091); absent = off. */
+  sizer?: Sizer;
   now?: () => Date;
 }
+
+/** Said once while an observer's throttling waits for enough sizing history. */
+const WAITING =
+  "waiting for the sizing window: a change needs the kernel's history of the container (see status.sizing)";
 
 const POD_CACHE_MS = 5_000;
 /**
@@ -95,6 +105,9 @@ export function whisperWriter(deps: WriterDeps) {
     }
     e.exists = existing !== undefined;
     e.conditions = existing?.status?.conditions ?? e.conditions;
+    // A verification survives an operator restart: its window and "before" are in the status.
+    e.verification ??= existing?.status?.verification;
+    e.sizing ??= existing?.status?.sizing;
     e.adopted = true;
   }
 
@@ -118,8 +131,15 @@ export function whisperWriter(deps: WriterDeps) {
     e.exists = true;
     deps.metrics.apiWrites.inc({ write: created ? "create" : "patch-spec", result: "ok" });
 
-    if (e.phase === "Active") await act(e, assessment.recommendation, pod);
-    const status = buildStatus(e, assessment, obj.metadata.generation, e.conditions, now());
+    const sized = await sizeFor(e, pod, assessment);
+    if (e.phase === "Active") await act(e, sized.recommendation, pod, sized.hold);
+    const status = buildStatus(
+      e,
+      { ...assessment, recommendation: sized.recommendation },
+      obj.metadata.generation,
+      e.conditions,
+      now(),
+    );
     await deps.kube.patchWhisperStatus(e.namespace, e.name, status);
     deps.metrics.apiWrites.inc({ write: "patch-status", result: "ok" });
     e.conditions = status.conditions;
@@ -137,11 +157,97 @@ export function whisperWriter(deps: WriterDeps) {
     deps.metrics.reconcileSeconds.observe((performance.now() - started) / 1000);
   }
 
+  /**
+   * CPU throttling of a pod's container: the kernel-aware sizing over its window
+   * decides the change (ADR 0090). Too thin: an observer's finding waits for the
+   * window (`hold`); an alert's own evidence is acted on as before, and verified.
+   */
+  async function sizeFor(
+    e: Entry,
+    pod: PodInfo | undefined,
+    a: Assessment,
+  ): Promise<{ recommendation: Recommendation; hold?: string }> {
+    const asIs = { recommendation: a.recommendation };
+    const sizer = deps.sizer;
+    const res = pickContainer(pod, e.subject.container);
+    if (!sizer || e.signal !== "cpu-throttling" || !pod || !res) return asIs;
+    const t = now().getTime();
+    if (e.sizedAt === undefined || t - e.sizedAt >= Math.min(sizer.sampleMs, 60_000)) {
+      try {
+        const ref = { namespace: pod.namespace, pod: pod.name, container: res.name };
+        const { rec, status } = await sizer.size(ref, res, t);
+        e.sizing = status;
+        e.sizedAt = t;
+        e.sizingRec = rec;
+      } catch (err) {
+        deps.log.warn({ whisper: e.name, err: String(err) }, "right-sizing history not read");
+      }
+    }
+    const rec = e.sizingRec;
+    const hold = e.source === "observer" && deps.actions.mode !== "off" ? WAITING : undefined;
+    if (!rec || rec.thin || rec.cpu.demandCores === undefined) return { ...asIs, hold };
+    const over = `Kernel-aware sizing over ${e.sizing?.window.start} – ${e.sizing?.window.end} (${rec.confidence} confidence, ${rec.samples} samples): `;
+    if (rec.cpu.limitCores === undefined || res.cpuLimitCores === undefined) {
+      return { recommendation: { action: "none", rationale: `${over}${rec.cpu.rationale}` } };
+    }
+    return {
+      recommendation: {
+        action: "raise-cpu-limit",
+        rationale: `${over}${rec.cpu.rationale}`.slice(0, 4096),
+        change: resourceChange(
+          pod,
+          res,
+          "limits",
+          "cpu",
+          formatCpu(res.cpuLimitCores),
+          formatCpu(rec.cpu.limitCores),
+        ),
+      },
+    };
+  }
+
+  function note(e: Entry, result: string) {
+    const last = e.actions.at(-1);
+    if (last?.mode === "refused" && last.result === result) return;
+    const record = {
+      time: now().toISOString(),
+      action: "none" as const,
+      mode: "refused" as const,
+      result,
+      actor: "kernel-gossip-operator",
+    };
+    e.actions.push(record);
+    deps.metrics.actions.inc({ mode: record.mode });
+  }
+
   async function act(
     e: Entry,
-    recommendation: Parameters<typeof plan>[1]["recommendation"],
+    recommendation: Recommendation,
     pod: PodInfo | undefined,
+    hold: string | undefined,
   ) {
+    if (deps.actions.mode === "off") return;
+    const v = e.verification;
+    // One change at a time: nothing new while the last one is being verified.
+    if (v?.phase === "watching" || v?.phase === "rollback-waiting") return;
+    if (hold) {
+      note(e, hold);
+      return;
+    }
+    if (
+      v?.phase === "rolled-back" &&
+      recommendation.change &&
+      now().getTime() - Date.parse(v.appliedAt) < 2 * (deps.sizer?.windowMs ?? 0)
+    ) {
+      note(
+        e,
+        `not repeating the change rolled back after ${v.appliedAt} within a window: ${v.reason ?? ""}`.slice(
+          0,
+          4000,
+        ),
+      );
+      return;
+    }
     const p = plan(deps.actions, {
       namespace: e.namespace,
       pod: pod?.name,
@@ -158,12 +264,135 @@ export function whisperWriter(deps: WriterDeps) {
       deps.metrics.actions.inc({ mode: record.mode });
       deps.log.info({ whisper: e.name, namespace: e.namespace, action: record }, "guarded action");
     }
+    if (p.kind === "apply" && records.some((r) => r.mode === "applied")) {
+      await startVerification(e, p);
+    }
     if (records.some((r) => r.mode === "applied" || r.mode === "failed")) {
       pods.delete(`${e.subject.namespace ?? ""}/${e.subject.pod ?? ""}`);
       const message = records.map((r) => `${r.mode}: ${r.result}`).join("; ");
       await deps.kube
         .createEvent(buildEvent(e, "action", message.slice(0, 1000), pod, now()))
         .catch((err: unknown) => deps.log.warn({ err: String(err) }, "action event not written"));
+    }
+  }
+
+  /** An applied change: measure the window before it; the same length after it decides. */
+  async function startVerification(
+    e: Entry,
+    p: Extract<ReturnType<typeof plan>, { kind: "apply" }>,
+  ) {
+    const sizer = deps.sizer;
+    const { namespace, pod } = e.subject;
+    if (!sizer || !namespace || !pod) return;
+    const t = now().getTime();
+    const ref = { namespace, pod, container: p.container };
+    const before = await sizer.measures(ref, t - sizer.windowMs, t).catch((err: unknown) => {
+      deps.log.warn({ whisper: e.name, err: String(err) }, "evidence before the change not read");
+      return undefined;
+    });
+    if (!before) return;
+    e.verification = {
+      phase: "watching",
+      container: p.container,
+      field: `resources.${p.field}.${p.resource}`,
+      from: p.from,
+      to: p.to,
+      appliedAt: new Date(t).toISOString(),
+      decideAt: new Date(t + sizer.windowMs).toISOString(),
+      before,
+    };
+  }
+
+  /**
+   * Verifications whose window after the change has closed: keep the change if
+   * the evidence improved, else roll it back within the guards (allow-list,
+   * cooldown, audit) and say why (ADR 0091).
+   */
+  async function verifyDue(): Promise<void> {
+    const sizer = deps.sizer;
+    if (!sizer) return;
+    for (const e of deps.book.entries.values()) {
+      const v = e.verification;
+      if (v?.phase !== "watching" && v?.phase !== "rollback-waiting") continue;
+      const t = now();
+      if (t.getTime() < Date.parse(v.decideAt)) continue;
+      const { namespace, pod } = e.subject;
+      if (!namespace || !pod) continue;
+      const [kind, resource] = v.field.split(".").slice(1) as [
+        "limits" | "requests",
+        "cpu" | "memory",
+      ];
+      if (v.phase === "watching") {
+        const ref = { namespace, pod, container: v.container };
+        const after = await sizer.measures(ref, Date.parse(v.appliedAt), Date.parse(v.decideAt));
+        const d = verdict(resource, v.before, after);
+        v.after = after;
+        v.reason = d.reason;
+        e.dirty = true;
+        if (d.improved) {
+          v.phase = "improved";
+          deps.metrics.verifications.inc({ verdict: "improved" });
+          deps.log.info({ whisper: e.name, reason: d.reason }, "verified action kept");
+          continue;
+        }
+      }
+      // Roll back within the guards the change itself passed.
+      const lastApplied = e.actions.filter((r) => r.mode === "applied").at(-1);
+      const blocked =
+        deps.actions.mode !== "on"
+          ? `actions are ${deps.actions.mode}`
+          : !deps.actions.namespaces.includes(e.namespace)
+            ? `namespace ${e.namespace} is not allow-listed for actions`
+            : lastApplied && t.getTime() - Date.parse(lastApplied.time) < deps.actions.cooldownMs
+              ? `cooldown: last change at ${lastApplied.time}`
+              : undefined;
+      if (blocked) {
+        if (v.phase !== "rollback-waiting")
+          deps.metrics.verifications.inc({ verdict: "rollback-waiting" });
+        v.phase = "rollback-waiting";
+        v.reason =
+          `${v.reason?.replace(/; rollback waits: .*$/, "") ?? ""}; rollback waits: ${blocked}`.slice(
+            0,
+            2048,
+          );
+        e.dirty = true;
+        continue;
+      }
+      const info = await deps.kube.getPod(namespace, pod);
+      const patches = revertPatches(
+        namespace,
+        info?.name,
+        info?.owner,
+        v.container,
+        kind,
+        resource,
+        v.from,
+        v.to,
+      );
+      const records = await execute(
+        deps.kube,
+        { patches },
+        { action: "rollback" },
+        t,
+        ` (did not help: ${v.reason ?? ""})`,
+      );
+      for (const r of records) {
+        e.actions.push(r);
+        deps.metrics.actions.inc({ mode: r.mode });
+      }
+      const ok = records.length > 0 && records.every((r) => r.mode === "applied");
+      v.phase = ok ? "rolled-back" : "rollback-failed";
+      deps.metrics.verifications.inc({ verdict: v.phase });
+      deps.log.info(
+        { whisper: e.name, reason: v.reason, phase: v.phase },
+        "verified action rolled back",
+      );
+      pods.delete(`${namespace}/${pod}`);
+      e.dirty = true;
+      const message = `${v.phase}: ${v.field} ${v.to} → ${v.from}: ${v.reason ?? ""}`;
+      await deps.kube
+        .createEvent(buildEvent(e, "action", message.slice(0, 1000), info, t))
+        .catch((err: unknown) => deps.log.warn({ err: String(err) }, "rollback event not written"));
     }
   }
 
@@ -218,6 +447,9 @@ export function whisperWriter(deps: WriterDeps) {
   /** Writes every dirty entry that is due once; returns how many failed because the API was away. */
   async function flush(): Promise<number> {
     sweep(deps.book, now(), deps.quietMs);
+    await verifyDue().catch((err: unknown) => {
+      deps.log.warn({ err: String(err) }, "verification failed; retried next flush");
+    });
     let unavailable = 0;
     const due = Date.now();
     for (const e of dirtyEntries(deps.book)) {
