@@ -33,9 +33,10 @@ export function parseMetrics(text: string): Map<string, Counters> {
     if (!m || !field) continue;
     const labels: Record<string, string> = {};
     for (const l of (m[2] ?? "").matchAll(LABEL)) labels[l[1] ?? ""] = l[2] ?? "";
-    const { namespace, pod, container } = labels;
-    // Memory pressure counts "some" stall; series without a pod are not containers.
-    if (!namespace || !pod || !container) continue;
+    const { namespace = "", pod, container } = labels;
+    // Memory pressure counts "some" stall; series without a pod are not containers (an
+    // observer without API access names pods by UID, with an empty namespace).
+    if (!pod || !container) continue;
     if (field === "memoryStallSeconds" && labels.kind !== "some") continue;
     const value = Number(m[3]);
     if (!Number.isFinite(value)) continue;

@@ -69,15 +69,19 @@ export function prometheusHistory(baseUrl: string, timeoutMs: number) {
       }),
     );
     const by = new Map(got);
-    const times = [...(by.get("periods") ?? by.get("usage") ?? new Map<number, number>()).keys()];
+    const times = [...(by.get("usage") ?? new Map<number, number>()).keys()];
     times.sort((a, b) => a - b);
     const out: Sample[] = [];
     const at = (field: keyof Counters | "workingSet", t: number) => by.get(field)?.get(t);
     for (let i = 1; i < times.length; i++) {
       const [t0, t1] = [times[i - 1] ?? 0, times[i] ?? 0];
+      // The observer creates some series at their first count (cpu.stat periods once the
+      // cgroup has run, OOM kills at the first kill): absent while the container's usage
+      // was already scraped means zero, as in the operator's own sampler.
+      const scraped = at("usage", t0) !== undefined;
       const d = (field: keyof Counters) => {
-        const a = at(field, t0);
         const b = at(field, t1);
+        const a = at(field, t0) ?? (scraped ? 0 : undefined);
         return a === undefined || b === undefined ? 0 : b - a;
       };
       const fields = [
