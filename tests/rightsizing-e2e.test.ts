@@ -96,7 +96,10 @@ describe(
 
     const whisper = async (podName: string) =>
       (await listWhispers(cluster, ns)).find(
-        (w) => w.spec.signal === "cpu-throttling" && w.spec.subject.pod === podName,
+        (w) =>
+          w.spec.signal === "cpu-throttling" &&
+          w.spec.subject.pod === podName &&
+          w.spec.subject.container === "app",
       );
 
     async function running(name: string) {
@@ -247,7 +250,7 @@ describe(
         log(
           `cpu.stat throttled share: before ${kernelBefore.toFixed(3)}, after ${kernelAfter.toFixed(3)}; operator: ${d.before.throttledShare} → ${d.after.throttledShare}`,
         );
-        assert.ok(kernelAfter < kernelBefore / 2, `${kernelBefore} → ${kernelAfter}`);
+        assert.ok(kernelAfter <= kernelBefore * 0.8, `${kernelBefore} → ${kernelAfter}`);
         assert.ok(Math.abs(kernelBefore - d.before.throttledShare) < 0.15);
         assert.ok(Math.abs(kernelAfter - d.after.throttledShare) < 0.15);
         assert.equal(await limitOf("checkout"), v.to, "an improvement is kept");

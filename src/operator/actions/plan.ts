@@ -51,6 +51,7 @@ export type Plan =
       container: string;
       field: "limits" | "requests";
       resource: "cpu" | "memory";
+      requestFollows: boolean;
     };
 
 interface Input {
@@ -60,6 +61,11 @@ interface Input {
   kernelTruth: Evidence;
   history: ActionRecord[];
   now: Date;
+  /**
+   * The container's request equals the limit being changed (a Guaranteed pod): the API
+   * refuses a resize that changes the QoS class, so the request moves with the limit.
+   */
+  requestFollows?: boolean;
 }
 
 const RESOURCE_FIELD = /resources\.(limits|requests)\.(cpu|memory)$/;
@@ -72,10 +78,18 @@ export function capStep(resource: string, from: string, to: string, factor: numb
   return resource === "cpu" ? formatCpu(f * factor) : formatMemory(f * factor);
 }
 
-function containerPatch(container: string, kind: string, resource: string, value: string) {
-  return {
-    spec: { containers: [{ name: container, resources: { [kind]: { [resource]: value } } }] },
-  };
+function containerPatch(
+  container: string,
+  kind: string,
+  resource: string,
+  value: string,
+  requestFollows = false,
+) {
+  const resources =
+    requestFollows && kind === "limits"
+      ? { limits: { [resource]: value }, requests: { [resource]: value } }
+      : { [kind]: { [resource]: value } };
+  return { spec: { containers: [{ name: container, resources }] } };
 }
 
 export function plan(cfg: ActionConfig, input: Input): Plan {
@@ -116,7 +130,7 @@ export function plan(cfg: ActionConfig, input: Input): Plan {
     patches.push({
       via: "resize",
       target: { apiVersion: "v1", kind: "Pod", namespace: input.namespace, name: input.pod },
-      body: containerPatch(change.container, kind, resource, to),
+      body: containerPatch(change.container, kind, resource, to, input.requestFollows),
       description: `${change.target.kind !== "Pod" ? "immediate relief: " : ""}resize pod ${input.namespace}/${input.pod} container ${change.container} ${kind}.${resource} ${change.from} → ${to}`,
     });
   }
@@ -124,7 +138,11 @@ export function plan(cfg: ActionConfig, input: Input): Plan {
     patches.push({
       via: "workload",
       target: change.target,
-      body: { spec: { template: containerPatch(change.container, kind, resource, to) } },
+      body: {
+        spec: {
+          template: containerPatch(change.container, kind, resource, to, input.requestFollows),
+        },
+      },
       description: `lasting change: patch ${change.target.kind} ${change.target.namespace}/${change.target.name} template container ${change.container} ${kind}.${resource} ${change.from} → ${to}`,
     });
   }
@@ -137,7 +155,10 @@ export function plan(cfg: ActionConfig, input: Input): Plan {
   if (!cfg.namespaces.includes(input.namespace)) {
     return record("refused", `namespace ${input.namespace} is not allow-listed for actions`);
   }
-  const lastApplied = input.history.filter((r) => r.mode === "applied").at(-1);
+  // A change the API refused counts too: retrying it every flush would only repeat the refusal.
+  const lastApplied = input.history
+    .filter((r) => r.mode === "applied" || r.mode === "failed")
+    .at(-1);
   if (lastApplied && input.now.getTime() - Date.parse(lastApplied.time) < cfg.cooldownMs) {
     return record("refused", `cooldown: last change at ${lastApplied.time}`);
   }
@@ -149,6 +170,7 @@ export function plan(cfg: ActionConfig, input: Input): Plan {
     container: change.container,
     field: kind as "limits" | "requests",
     resource: resource as "cpu" | "memory",
+    requestFollows: input.requestFollows ?? false,
   };
 }
 
@@ -165,9 +187,10 @@ export function revertPatches(
   resource: "cpu" | "memory",
   from: string,
   to: string,
+  requestFollows = false,
 ): Patch[] {
   const patches: Patch[] = [];
-  const body = containerPatch(container, field, resource, from);
+  const body = containerPatch(container, field, resource, from, requestFollows);
   if (pod) {
     patches.push({
       via: "resize",

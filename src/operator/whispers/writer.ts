@@ -45,6 +45,8 @@ export interface WriterDeps {
 }
 
 /** Said once while an observer's throttling waits for enough sizing history. */
+const CONTAINER_ACTS =
+  "the pod's cgroup: the change is made through the whisper about its container";
 const WAITING =
   "waiting for the sizing window: a change needs the kernel's history of the container (see status.sizing)";
 
@@ -185,12 +187,18 @@ export function whisperWriter(deps: WriterDeps) {
     }
     const rec = e.sizingRec;
     const hold = e.source === "observer" && deps.actions.mode !== "off" ? WAITING : undefined;
+    // The observer reports a pod's cgroup and its container's: one change, by the latter.
+    const byContainer =
+      e.subject.container === undefined && e.source === "observer" && deps.actions.mode !== "off"
+        ? CONTAINER_ACTS
+        : undefined;
     if (!rec || rec.thin || rec.cpu.demandCores === undefined) return { ...asIs, hold };
     const over = `Kernel-aware sizing over ${e.sizing?.window.start} – ${e.sizing?.window.end} (${rec.confidence} confidence, ${rec.samples} samples): `;
     if (rec.cpu.limitCores === undefined || res.cpuLimitCores === undefined) {
       return { recommendation: { action: "none", rationale: `${over}${rec.cpu.rationale}` } };
     }
     return {
+      ...(byContainer ? { hold: byContainer } : {}),
       recommendation: {
         action: "raise-cpu-limit",
         rationale: `${over}${rec.cpu.rationale}`.slice(0, 4096),
@@ -248,6 +256,16 @@ export function whisperWriter(deps: WriterDeps) {
       );
       return;
     }
+    const res = pickContainer(pod, recommendation.change?.container);
+    const field = recommendation.change?.field ?? "";
+    const requestFollows =
+      res !== undefined &&
+      ((/limits\.cpu$/.test(field) &&
+        res.cpuLimitCores !== undefined &&
+        res.cpuRequestCores === res.cpuLimitCores) ||
+        (/limits\.memory$/.test(field) &&
+          res.memoryLimitBytes !== undefined &&
+          res.memoryRequestBytes === res.memoryLimitBytes));
     const p = plan(deps.actions, {
       namespace: e.namespace,
       pod: pod?.name,
@@ -255,6 +273,7 @@ export function whisperWriter(deps: WriterDeps) {
       kernelTruth: e.kernelTruth,
       history: e.actions,
       now: now(),
+      requestFollows,
     });
     if (p.kind === "skip") return;
     const records =
@@ -297,6 +316,7 @@ export function whisperWriter(deps: WriterDeps) {
       field: `resources.${p.field}.${p.resource}`,
       from: p.from,
       to: p.to,
+      ...(p.requestFollows ? { requestFollows: true } : {}),
       appliedAt: new Date(t).toISOString(),
       decideAt: new Date(t + sizer.windowMs).toISOString(),
       before,
@@ -368,6 +388,7 @@ export function whisperWriter(deps: WriterDeps) {
         resource,
         v.from,
         v.to,
+        v.requestFollows ?? false,
       );
       const records = await execute(
         deps.kube,

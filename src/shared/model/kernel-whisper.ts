@@ -198,6 +198,9 @@ export const VerificationSchema = Type.Object({
   field: text("The changed field, e.g. resources.limits.cpu."),
   from: text("Value before the change."),
   to: text("Value applied."),
+  requestFollows: Type.Optional(
+    Type.Boolean({ description: "The request was changed with the limit (Guaranteed QoS)." }),
+  ),
   appliedAt: Timestamp("When the change was applied."),
   decideAt: Timestamp("When the equal window after the change closes."),
   before: SizingMeasuresSchema,
