@@ -9,13 +9,12 @@
 import { randomUUID } from "node:crypto";
 import type { Recommendation } from "../../shared/model/kernel-whisper.ts";
 import type { ActionConfig } from "../actions/plan.ts";
-import { plan, revertPatches } from "../actions/plan.ts";
+import { plan } from "../actions/plan.ts";
 import { execute } from "../actions/execute.ts";
 import { pickContainer, type PodInfo } from "../engine/pod-info.ts";
-import { formatCpu } from "../engine/quantity.ts";
-import { assess, resourceChange, type Assessment } from "../engine/rules.ts";
+import { assess } from "../engine/rules.ts";
 import type { Sizer } from "../sizing/sizer.ts";
-import { verdict } from "../sizing/verify.ts";
+import { verifiedActions } from "./verified.ts";
 import type { Thresholds } from "../engine/thresholds.ts";
 import { apiStatus, namespaceGone, statusCode, type Kube } from "../kube.ts";
 import { Fenced } from "../kube-http.ts";
@@ -43,12 +42,6 @@ export interface WriterDeps {
   sizer?: Sizer;
   now?: () => Date;
 }
-
-/** Said once while an observer's throttling waits for enough sizing history. */
-const CONTAINER_ACTS =
-  "the pod's cgroup: the change is made through the whisper about its container";
-const WAITING =
-  "waiting for the sizing window: a change needs the kernel's history of the container (see status.sizing)";
 
 const POD_CACHE_MS = 5_000;
 /**
@@ -79,6 +72,11 @@ export function whisperWriter(deps: WriterDeps) {
   // Marks whispers this process created, so a create whose reply was lost (it
   // landed, we saw an error, the retry got 409) is not merged with itself.
   const incarnation = randomUUID();
+  const verified = verifiedActions({
+    ...deps,
+    now,
+    forgetPod: (key) => pods.delete(key),
+  });
 
   async function podInfo(e: Entry): Promise<PodInfo | undefined> {
     const { namespace, pod } = e.subject;
@@ -133,7 +131,7 @@ export function whisperWriter(deps: WriterDeps) {
     e.exists = true;
     deps.metrics.apiWrites.inc({ write: created ? "create" : "patch-spec", result: "ok" });
 
-    const sized = await sizeFor(e, pod, assessment);
+    const sized = await verified.sizeFor(e, pod, assessment);
     if (e.phase === "Active") await act(e, sized.recommendation, pod, sized.hold);
     const status = buildStatus(
       e,
@@ -157,61 +155,6 @@ export function whisperWriter(deps: WriterDeps) {
       change: created ? "created" : e.phase === "Resolved" ? "resolved" : "updated",
     });
     deps.metrics.reconcileSeconds.observe((performance.now() - started) / 1000);
-  }
-
-  /**
-   * CPU throttling of a pod's container: the kernel-aware sizing over its window
-   * decides the change (ADR 0090). Too thin: an observer's finding waits for the
-   * window (`hold`); an alert's own evidence is acted on as before, and verified.
-   */
-  async function sizeFor(
-    e: Entry,
-    pod: PodInfo | undefined,
-    a: Assessment,
-  ): Promise<{ recommendation: Recommendation; hold?: string }> {
-    const asIs = { recommendation: a.recommendation };
-    const sizer = deps.sizer;
-    const res = pickContainer(pod, e.subject.container);
-    if (!sizer || e.signal !== "cpu-throttling" || !pod || !res) return asIs;
-    const t = now().getTime();
-    if (e.sizedAt === undefined || t - e.sizedAt >= Math.min(sizer.sampleMs, 60_000)) {
-      try {
-        const ref = { namespace: pod.namespace, pod: pod.name, container: res.name };
-        const { rec, status } = await sizer.size(ref, res, t);
-        e.sizing = status;
-        e.sizedAt = t;
-        e.sizingRec = rec;
-      } catch (err) {
-        deps.log.warn({ whisper: e.name, err: String(err) }, "right-sizing history not read");
-      }
-    }
-    const rec = e.sizingRec;
-    const hold = e.source === "observer" && deps.actions.mode !== "off" ? WAITING : undefined;
-    // The observer reports a pod's cgroup and its container's: one change, by the latter.
-    const byContainer =
-      e.subject.container === undefined && e.source === "observer" && deps.actions.mode !== "off"
-        ? CONTAINER_ACTS
-        : undefined;
-    if (!rec || rec.thin || rec.cpu.demandCores === undefined) return { ...asIs, hold };
-    const over = `Kernel-aware sizing over ${e.sizing?.window.start} – ${e.sizing?.window.end} (${rec.confidence} confidence, ${rec.samples} samples): `;
-    if (rec.cpu.limitCores === undefined || res.cpuLimitCores === undefined) {
-      return { recommendation: { action: "none", rationale: `${over}${rec.cpu.rationale}` } };
-    }
-    return {
-      ...(byContainer ? { hold: byContainer } : {}),
-      recommendation: {
-        action: "raise-cpu-limit",
-        rationale: `${over}${rec.cpu.rationale}`.slice(0, 4096),
-        change: resourceChange(
-          pod,
-          res,
-          "limits",
-          "cpu",
-          formatCpu(res.cpuLimitCores),
-          formatCpu(rec.cpu.limitCores),
-        ),
-      },
-    };
   }
 
   function note(e: Entry, result: string) {
@@ -284,7 +227,7 @@ export function whisperWriter(deps: WriterDeps) {
       deps.log.info({ whisper: e.name, namespace: e.namespace, action: record }, "guarded action");
     }
     if (p.kind === "apply" && records.some((r) => r.mode === "applied")) {
-      await startVerification(e, p);
+      await verified.start(e, p);
     }
     if (records.some((r) => r.mode === "applied" || r.mode === "failed")) {
       pods.delete(`${e.subject.namespace ?? ""}/${e.subject.pod ?? ""}`);
@@ -292,128 +235,6 @@ export function whisperWriter(deps: WriterDeps) {
       await deps.kube
         .createEvent(buildEvent(e, "action", message.slice(0, 1000), pod, now()))
         .catch((err: unknown) => deps.log.warn({ err: String(err) }, "action event not written"));
-    }
-  }
-
-  /** An applied change: measure the window before it; the same length after it decides. */
-  async function startVerification(
-    e: Entry,
-    p: Extract<ReturnType<typeof plan>, { kind: "apply" }>,
-  ) {
-    const sizer = deps.sizer;
-    const { namespace, pod } = e.subject;
-    if (!sizer || !namespace || !pod) return;
-    const t = now().getTime();
-    const ref = { namespace, pod, container: p.container };
-    const before = await sizer.measures(ref, t - sizer.windowMs, t).catch((err: unknown) => {
-      deps.log.warn({ whisper: e.name, err: String(err) }, "evidence before the change not read");
-      return undefined;
-    });
-    if (!before) return;
-    e.verification = {
-      phase: "watching",
-      container: p.container,
-      field: `resources.${p.field}.${p.resource}`,
-      from: p.from,
-      to: p.to,
-      ...(p.requestFollows ? { requestFollows: true } : {}),
-      appliedAt: new Date(t).toISOString(),
-      decideAt: new Date(t + sizer.windowMs).toISOString(),
-      before,
-    };
-  }
-
-  /**
-   * Verifications whose window after the change has closed: keep the change if
-   * the evidence improved, else roll it back within the guards (allow-list,
-   * cooldown, audit) and say why (ADR 0091).
-   */
-  async function verifyDue(): Promise<void> {
-    const sizer = deps.sizer;
-    if (!sizer) return;
-    for (const e of deps.book.entries.values()) {
-      const v = e.verification;
-      if (v?.phase !== "watching" && v?.phase !== "rollback-waiting") continue;
-      const t = now();
-      if (t.getTime() < Date.parse(v.decideAt)) continue;
-      const { namespace, pod } = e.subject;
-      if (!namespace || !pod) continue;
-      const [kind, resource] = v.field.split(".").slice(1) as [
-        "limits" | "requests",
-        "cpu" | "memory",
-      ];
-      if (v.phase === "watching") {
-        const ref = { namespace, pod, container: v.container };
-        const after = await sizer.measures(ref, Date.parse(v.appliedAt), Date.parse(v.decideAt));
-        const d = verdict(resource, v.before, after);
-        v.after = after;
-        v.reason = d.reason;
-        e.dirty = true;
-        if (d.improved) {
-          v.phase = "improved";
-          deps.metrics.verifications.inc({ verdict: "improved" });
-          deps.log.info({ whisper: e.name, reason: d.reason }, "verified action kept");
-          continue;
-        }
-      }
-      // Roll back within the guards the change itself passed.
-      const lastApplied = e.actions.filter((r) => r.mode === "applied").at(-1);
-      const blocked =
-        deps.actions.mode !== "on"
-          ? `actions are ${deps.actions.mode}`
-          : !deps.actions.namespaces.includes(e.namespace)
-            ? `namespace ${e.namespace} is not allow-listed for actions`
-            : lastApplied && t.getTime() - Date.parse(lastApplied.time) < deps.actions.cooldownMs
-              ? `cooldown: last change at ${lastApplied.time}`
-              : undefined;
-      if (blocked) {
-        if (v.phase !== "rollback-waiting")
-          deps.metrics.verifications.inc({ verdict: "rollback-waiting" });
-        v.phase = "rollback-waiting";
-        v.reason =
-          `${v.reason?.replace(/; rollback waits: .*$/, "") ?? ""}; rollback waits: ${blocked}`.slice(
-            0,
-            2048,
-          );
-        e.dirty = true;
-        continue;
-      }
-      const info = await deps.kube.getPod(namespace, pod);
-      const patches = revertPatches(
-        namespace,
-        info?.name,
-        info?.owner,
-        v.container,
-        kind,
-        resource,
-        v.from,
-        v.to,
-        v.requestFollows ?? false,
-      );
-      const records = await execute(
-        deps.kube,
-        { patches },
-        { action: "rollback" },
-        t,
-        ` (did not help: ${v.reason ?? ""})`,
-      );
-      for (const r of records) {
-        e.actions.push(r);
-        deps.metrics.actions.inc({ mode: r.mode });
-      }
-      const ok = records.length > 0 && records.every((r) => r.mode === "applied");
-      v.phase = ok ? "rolled-back" : "rollback-failed";
-      deps.metrics.verifications.inc({ verdict: v.phase });
-      deps.log.info(
-        { whisper: e.name, reason: v.reason, phase: v.phase },
-        "verified action rolled back",
-      );
-      pods.delete(`${namespace}/${pod}`);
-      e.dirty = true;
-      const message = `${v.phase}: ${v.field} ${v.to} → ${v.from}: ${v.reason ?? ""}`;
-      await deps.kube
-        .createEvent(buildEvent(e, "action", message.slice(0, 1000), info, t))
-        .catch((err: unknown) => deps.log.warn({ err: String(err) }, "rollback event not written"));
     }
   }
 
@@ -468,7 +289,7 @@ export function whisperWriter(deps: WriterDeps) {
   /** Writes every dirty entry that is due once; returns how many failed because the API was away. */
   async function flush(): Promise<number> {
     sweep(deps.book, now(), deps.quietMs);
-    await verifyDue().catch((err: unknown) => {
+    await verified.due().catch((err: unknown) => {
       deps.log.warn({ err: String(err) }, "verification failed; retried next flush");
     });
     let unavailable = 0;
