@@ -181,6 +181,8 @@ export function whisperWriter(deps: WriterDeps) {
     const v = e.verification;
     // One change at a time: nothing new while the last one is being verified.
     if (v?.phase === "watching" || v?.phase === "rollback-waiting") return;
+    // A verdict stays in the status for a cooldown before a next change replaces it.
+    if (v && now().getTime() - Date.parse(v.decideAt) < deps.actions.cooldownMs) return;
     if (hold) {
       note(e, hold);
       return;
