@@ -158,18 +158,7 @@ describe(
         }),
       );
       const checkout = pod(node.name, throttled(nodejs.ref, ns));
-      const sleeper = pod(node.name, {
-        name: "sleeper",
-        namespace: ns,
-        image: node.images.busybox.ref,
-        command: ["/bin/sh", "-c", "while true; do sleep 0.2; done"],
-        cpu: "200m",
-        memory: "32Mi",
-      });
-      const c = await node.kubectl(
-        ["create", "-f", "-"],
-        JSON.stringify({ apiVersion: "v1", kind: "List", items: [checkout, sleeper] }),
-      );
+      const c = await node.kubectl(["create", "-f", "-"], JSON.stringify(checkout));
       assert.equal(c.code, 0, c.stderr);
     });
     after(async () => {
@@ -261,6 +250,17 @@ describe(
     });
 
     test("a change that cannot help a sleeping workload is rolled back", async () => {
+      // Created now, so its history is still too thin for a sizing when the alert comes.
+      const sleeper = pod(node.name, {
+        name: "sleeper",
+        namespace: ns,
+        image: node.images.busybox.ref,
+        command: ["/bin/sh", "-c", "while true; do sleep 0.2; done"],
+        cpu: "200m",
+        memory: "32Mi",
+      });
+      const c = await node.kubectl(["create", "-f", "-"], JSON.stringify(sleeper));
+      assert.equal(c.code, 0, c.stderr);
       const dir = await running("sleeper");
       // A few seconds of history: the sizing is still too thin when the alert comes.
       await new Promise((r) => setTimeout(r, 4_000));
@@ -325,7 +325,7 @@ describe(
       assert.ok(d?.after);
       log(`verification: ${JSON.stringify(d, null, 2)}`);
       assert.equal(d.phase, "rolled-back", d.reason);
-      assert.match(d.reason ?? "", /did not go down/);
+      assert.match(d.reason ?? "", /did not go down|got worse/);
       const rollback = done.status?.actions?.filter((a) => a.action === "rollback") ?? [];
       assert.equal(rollback.length, 1, JSON.stringify(done.status?.actions));
       const [rb] = rollback;

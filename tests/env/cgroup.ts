@@ -22,7 +22,8 @@ export interface CpuCgroup {
   /** Path below the hierarchy root, as the observer reports it ("/kubepods/…"). */
   path: string;
   quotaCores: number;
-  startLoad: () => Promise<void>;
+  /** Runs a shell loop in the cgroup: by default a busy loop; any other script, e.g. one that sleeps. */
+  startLoad: (script?: string) => Promise<void>;
   stopLoad: () => Promise<void>;
   cpuStat: () => Promise<CpuStat>;
   stop: () => Promise<void>;
@@ -97,9 +98,9 @@ export async function cpuCgroup(
   return {
     path,
     quotaCores,
-    async startLoad() {
+    async startLoad(script = "while :; do :; done") {
       // setpriv --pdeathsig: the loop dies with the test process even on a crash.
-      child = spawn("setpriv", ["--pdeathsig", "SIGKILL", "sh", "-c", "while :; do :; done"], {
+      child = spawn("setpriv", ["--pdeathsig", "SIGKILL", "sh", "-c", script], {
         stdio: "ignore",
       });
       const pid = child.pid;

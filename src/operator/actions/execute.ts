@@ -3,7 +3,7 @@
 // the change that lasts (ADR 0078) — and returns one audit record per patch
 // for the whisper's status.
 import type { ActionRecord, Recommendation } from "../../shared/model/kernel-whisper.ts";
-import { statusCode, type Kube } from "../kube.ts";
+import { apiStatus, statusCode, type Kube } from "../kube.ts";
 import type { Patch, Plan } from "./plan.ts";
 
 export async function execute(
@@ -30,7 +30,9 @@ export async function execute(
         result: `${patch.description}${why}: ${JSON.stringify(patch.body)}`.slice(0, 4000),
       });
     } catch (err) {
-      const why = err instanceof Error ? (err.message.split("\n")[0] ?? "") : "";
+      // The API's own message says what it refused (e.g. a QoS class change), not just the code.
+      const why =
+        apiStatus(err)?.message ?? (err instanceof Error ? (err.message.split("\n")[0] ?? "") : "");
       records.push({
         ...base,
         mode: "failed",

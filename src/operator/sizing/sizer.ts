@@ -19,6 +19,16 @@ export interface ContainerRef {
   namespace: string;
   pod: string;
   container: string;
+  /** Pod UID and container id: how an observer without API access labels the series. */
+  uid?: string;
+  containerId?: string;
+}
+
+/** The store's key for a container: by names, else as an observer without API access names it. */
+function keyOf(store: Store, c: ContainerRef): string {
+  const named = containerKey(c.namespace, c.pod, c.container);
+  if (store.tracks.has(named) || !c.uid || !c.containerId) return named;
+  return containerKey("", c.uid, c.containerId.slice(0, 12));
 }
 
 export type Sizer = ReturnType<typeof sizer>;
@@ -30,9 +40,7 @@ export function sizer(cfg: SizingConfig, store: Store) {
   const samples = (c: ContainerRef, startMs: number, endMs: number) =>
     prom
       ? prom.samples(c, startMs, endMs, cfg.sampleMs)
-      : Promise.resolve(
-          samplesOf(store, containerKey(c.namespace, c.pod, c.container), startMs, endMs),
-        );
+      : Promise.resolve(samplesOf(store, keyOf(store, c), startMs, endMs));
 
   /** The recommendation for one container at `nowMs`, and its status form. */
   async function size(

@@ -208,10 +208,18 @@ test("verdict: a CPU change must lower throttling or delay, and make nothing wor
   const nothing = verdict("cpu", m({}), m({}));
   assert.equal(nothing.improved, false);
   assert.match(nothing.reason, /did not go down by at least 20 %/);
+  // Less throttling, more waiting for a CPU: the time moved, it is not a slowdown…
+  const moved = verdict(
+    "cpu",
+    m({ throttledShare: 0.5, throttledSecondsPerSecond: 0.3, runqueueDelaySecondsPerSecond: 0.01 }),
+    m({ throttledShare: 0.1, throttledSecondsPerSecond: 0.05, runqueueDelaySecondsPerSecond: 0.2 }),
+  );
+  assert.equal(moved.improved, true, moved.reason);
+  // …but waiting that grows by more than 50 ms/s overall is.
   const worse = verdict(
     "cpu",
     m({ throttledShare: 0.5, runqueueDelaySecondsPerSecond: 0.01 }),
-    m({ throttledShare: 0.1, runqueueDelaySecondsPerSecond: 0.05 }),
+    m({ throttledShare: 0.1, runqueueDelaySecondsPerSecond: 0.1 }),
   );
   assert.equal(worse.improved, false);
   assert.match(worse.reason, /run-queue delay got worse/);

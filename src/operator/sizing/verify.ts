@@ -1,7 +1,8 @@
 // Verified actions, the pure half (ADR 0091): after an applied change the
 // operator measures the same kernel evidence over a window as long as the one
 // before it and decides whether the change helped. A CPU change must lower the
-// throttled share or the run-queue delay it was meant for; a memory change the
+// throttled share or the run-queue delay it was meant for (time held by the quota
+// and time waiting for a CPU must not grow together); a memory change the
 // reclaim/pressure stall or OOM kills. Anything else — no improvement, or a
 // signal that got worse — means the change is rolled back, with the figures
 // that say why.
@@ -12,6 +13,8 @@ const RELATIVE = 0.2;
 /** …and at least this much in absolute terms (ratio points, or seconds per second). */
 const ABS_SHARE = 0.02;
 const ABS_RATE = 0.001;
+/** Held time (throttled + run-queue delay) must grow by this much to count as worse, s/s. */
+const ABS_HELD = 0.05;
 
 export interface Verdict {
   improved: boolean;
@@ -43,8 +46,10 @@ export function verdict(
   const stall = (m: SizingMeasures) => m.memoryStallSecondsPerSecond + m.reclaimSecondsPerSecond;
   const worsened: string[] = [];
   if (worse(before.throttledShare, after.throttledShare, ABS_SHARE)) worsened.push("throttling");
-  if (worse(before.runqueueDelaySecondsPerSecond, after.runqueueDelaySecondsPerSecond, ABS_RATE))
-    worsened.push("run-queue delay");
+  // Time no longer held by the quota may be spent waiting for a CPU instead: the delay
+  // is judged together with the throttled time, and only a real slowdown counts.
+  const held = (m: SizingMeasures) => m.throttledSecondsPerSecond + m.runqueueDelaySecondsPerSecond;
+  if (worse(held(before), held(after), ABS_HELD)) worsened.push("run-queue delay");
   if (worse(stall(before), stall(after), ABS_RATE)) worsened.push("memory pressure");
   if (after.oomKills > before.oomKills) worsened.push("OOM kills");
   if (worsened.length) {

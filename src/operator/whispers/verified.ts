@@ -11,7 +11,7 @@ import { resourceChange, type Assessment } from "../engine/rules.ts";
 import type { Kube } from "../kube.ts";
 import type { Log } from "../log.ts";
 import type { OperatorMetrics } from "../metrics.ts";
-import type { Sizer } from "../sizing/sizer.ts";
+import type { ContainerRef, Sizer } from "../sizing/sizer.ts";
 import { verdict } from "../sizing/verify.ts";
 import type { Book, Entry } from "./book.ts";
 import { buildEvent } from "./build.ts";
@@ -35,6 +35,18 @@ export interface VerifiedDeps {
   forgetPod: (key: string) => void;
 }
 
+/** A container's identity for its history: names, and the UID and id an observer without API access labels it by. */
+function refOf(pod: PodInfo, container: string): ContainerRef {
+  const id = Object.entries(pod.containerIds ?? {}).find(([, name]) => name === container)?.[0];
+  return {
+    namespace: pod.namespace,
+    pod: pod.name,
+    container,
+    uid: pod.uid,
+    ...(id ? { containerId: id } : {}),
+  };
+}
+
 export function verifiedActions(deps: VerifiedDeps) {
   /**
    * CPU throttling of a pod's container: the kernel-aware sizing over its window
@@ -53,8 +65,7 @@ export function verifiedActions(deps: VerifiedDeps) {
     const t = deps.now().getTime();
     if (e.sizedAt === undefined || t - e.sizedAt >= Math.min(sizer.sampleMs, 60_000)) {
       try {
-        const ref = { namespace: pod.namespace, pod: pod.name, container: res.name };
-        const { rec, status } = await sizer.size(ref, res, t);
+        const { rec, status } = await sizer.size(refOf(pod, res.name), res, t);
         e.sizing = status;
         e.sizedAt = t;
         e.sizingRec = rec;
@@ -97,7 +108,8 @@ export function verifiedActions(deps: VerifiedDeps) {
     const { namespace, pod } = e.subject;
     if (!sizer || !namespace || !pod) return;
     const t = deps.now().getTime();
-    const ref = { namespace, pod, container: p.container };
+    const info = await deps.kube.getPod(namespace, pod);
+    const ref = info ? refOf(info, p.container) : { namespace, pod, container: p.container };
     const before = await sizer.measures(ref, t - sizer.windowMs, t).catch((err: unknown) => {
       deps.log.warn({ whisper: e.name, err: String(err) }, "evidence before the change not read");
       return undefined;
@@ -136,7 +148,8 @@ export function verifiedActions(deps: VerifiedDeps) {
         "cpu" | "memory",
       ];
       if (v.phase === "watching") {
-        const ref = { namespace, pod, container: v.container };
+        const info = await deps.kube.getPod(namespace, pod);
+        const ref = info ? refOf(info, v.container) : { namespace, pod, container: v.container };
         const after = await sizer.measures(ref, Date.parse(v.appliedAt), Date.parse(v.decideAt));
         const d = verdict(resource, v.before, after);
         v.after = after;
