@@ -10,7 +10,7 @@ import { createServer, type Server } from "node:http";
 import { after, before, test } from "node:test";
 import { freePort } from "../../tests/env/cluster.ts";
 import { startPrometheus, type Prometheus } from "../../tests/env/prometheus.ts";
-import { METRIC } from "./signals.ts";
+import { METRIC } from "../shared/signals/catalogue.ts";
 import { createPrometheusSource, alignRange } from "./sources/prometheus.ts";
 import { createQueryCache, type CacheOutcome } from "./sources/query-cache.ts";
 import type { Recipe, SignalSource } from "./sources/source.ts";

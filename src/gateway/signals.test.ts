@@ -13,7 +13,7 @@ import { sleep } from "../../tests/env/process.ts";
 import { closeTestCluster, testCluster } from "../../tests/env/test-cluster.ts";
 import type { Frame } from "./frames.ts";
 import type { RunningGateway } from "./gateway.ts";
-import { METRIC } from "./signals.ts";
+import { METRIC } from "../shared/signals/catalogue.ts";
 import { cpuCgroup, type CpuCgroup, type CpuStat } from "../../tests/env/cgroup.ts";
 import { apiClient, cleanupStack, eventually, startTestGateway, TOKEN } from "./testing.ts";
 
@@ -130,7 +130,7 @@ before(async () => {
     30_000,
     async () => {
       const n = await promValue(
-        `count_over_time(kernel_gossip_packet_drops_total{reason="NO_SOCKET",cgroup="/"}[30s])`,
+        `count_over_time(${METRIC.packetDrops}{reason="NO_SOCKET",cgroup="/"}[30s])`,
       );
       const direct2 =
         (await direct.ctx.sources.signals?.samples(
@@ -148,9 +148,7 @@ before(async () => {
   await sleep(LOAD_MS);
   // Prometheus must have scraped the loaded cgroup a few times.
   await eventually("prometheus has samples of the test cgroup", 30_000, async () => {
-    const n = await promValue(
-      `count_over_time(kernel_gossip_cpu_cfs_periods_total{cgroup="${cg.path}"}[1m])`,
-    );
+    const n = await promValue(`count_over_time(${METRIC.periods}{cgroup="${cg.path}"}[1m])`);
     return n >= 6 ? true : undefined;
   });
 });

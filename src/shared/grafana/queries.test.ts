@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { METRIC } from "../signals/catalogue.ts";
 import { REPO_ROOT } from "../../../tests/env/binaries.ts";
 import { cpuCgroup, type CpuCgroup } from "../../../tests/env/cgroup.ts";
 import { startObserver, type Observer } from "../../../tests/env/observer.ts";
@@ -55,7 +56,7 @@ before(async () => {
     KG_SCRAPE_INTERVAL_MS: "1000",
   });
   await eventually("two scrapes of the observer", 60_000, async () => {
-    const r = await promQuery("count_over_time(kernel_gossip_scrape_duration_seconds[1m])");
+    const r = await promQuery(`count_over_time(${METRIC.scrapeDuration}[1m])`);
     return Number(r.data?.result[0]?.value?.[1] ?? 0) >= 2 ? true : undefined;
   });
 });
@@ -134,7 +135,7 @@ test("every PromQL expression evaluates on the real Prometheus over the real obs
   }
   assert.deepEqual([...missing], [], "metrics the observer does not export");
   // And one that must have data on any machine with a running observer.
-  const up = await promQuery("count(kernel_gossip_scrape_duration_seconds) or vector(0)");
+  const up = await promQuery(`count(${METRIC.scrapeDuration}) or vector(0)`);
   assert.equal(up.data?.result[0]?.value?.[1], "1");
 });
 
