@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { PodBirthCertificate } from "../src/shared/model/pod-birth-certificate.ts";
 import type { RunningOperator } from "../src/operator/operator.ts";
-import { eventually, startTestOperator, testConfig } from "../src/operator/testing.ts";
+import { eventually, startTestOperator, testConfig } from "./support/operator.ts";
 import { REPO_ROOT } from "./env/binaries.ts";
 import { startNode, type TestNode } from "./env/node.ts";
 import { busyboxPod, podManifest, type PodObject } from "./env/node/pods.ts";

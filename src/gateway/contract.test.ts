@@ -14,7 +14,7 @@ import { REPO_ROOT } from "../../tests/env/binaries.ts";
 import { startPrometheus } from "../../tests/env/prometheus.ts";
 import { closeTestCluster, testCluster } from "../../tests/env/test-cluster.ts";
 import type { RunningGateway } from "./gateway.ts";
-import { cleanupStack, startTestGateway, TOKEN } from "./testing.ts";
+import { cleanupStack, startTestGateway, TOKEN } from "../../tests/support/gateway.ts";
 
 export const SCHEMATHESIS = "schemathesis==4.32.5";
 

@@ -13,7 +13,7 @@ import { freePort } from "../../tests/env/cluster.ts";
 import { httpOk, launch, tail, waitFor } from "../../tests/env/process.ts";
 import { closeTestCluster, testCluster } from "../../tests/env/test-cluster.ts";
 import { startLocalGateway } from "./local.ts";
-import { TOKEN } from "./testing.ts";
+import { TOKEN } from "../../tests/support/gateway.ts";
 
 const MAIN = join(REPO_ROOT, "src/gateway/main.ts");
 let dir: string;

@@ -23,9 +23,9 @@ import {
   startSubstituteVizier,
   type SubstituteTable,
   type SubstituteVizier,
-} from "./pixie/substitute-vizier.ts";
+} from "../../tests/support/pixie/substitute-vizier.ts";
 import type { Frame } from "./frames.ts";
-import { apiClient, cleanupStack, startTestGateway } from "./testing.ts";
+import { apiClient, cleanupStack, startTestGateway } from "../../tests/support/gateway.ts";
 
 const KEY = "px-api-test-key";
 const CLUSTER = "7f6c3b1e-2a4d-4c8e-9b1a-0d2e3f405162";
@@ -425,7 +425,7 @@ describe("contract peer: Pixie's Python client (pxapi) against the substitute Vi
     const r = await run(
       py.python ?? "",
       [
-        join(import.meta.dirname, "pixie", "pxapi_peer.py"),
+        join(import.meta.dirname, "../../tests/support/pixie/pxapi_peer.py"),
         vizier.address.replace("127.0.0.1", "localhost"),
         caFile,
         key,

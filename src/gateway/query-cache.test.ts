@@ -14,7 +14,7 @@ import { METRIC } from "../shared/signals/catalogue.ts";
 import { createPrometheusSource, alignRange } from "./sources/prometheus.ts";
 import { createQueryCache, type CacheOutcome } from "./sources/query-cache.ts";
 import type { Recipe, SignalSource } from "./sources/source.ts";
-import { cleanupStack, eventually } from "./testing.ts";
+import { cleanupStack, eventually } from "../../tests/support/gateway.ts";
 
 const cleanup = cleanupStack();
 let prom: Prometheus;
@@ -51,15 +51,19 @@ before(async () => {
   cleanup.defer(() => prom.stop());
   // Wait until Prometheus has a few scrapes, so answers have points.
   const probe = source({ maxEntries: 0, maxBytes: 0 }).s;
-  await eventually("Prometheus has scraped the exporter a few times", 30_000, async () => {
-    const now = Date.now();
-    const series = await probe.evaluate(
-      recipe,
-      {},
-      { fromMs: now - 10_000, toMs: now, stepMs: STEP },
-    );
-    return (series[0]?.times.length ?? 0) >= 3 ? true : undefined;
-  });
+  await eventually(
+    "Prometheus has scraped the exporter a few times",
+    async () => {
+      const now = Date.now();
+      const series = await probe.evaluate(
+        recipe,
+        {},
+        { fromMs: now - 10_000, toMs: now, stepMs: STEP },
+      );
+      return (series[0]?.times.length ?? 0) >= 3 ? true : undefined;
+    },
+    30_000,
+  );
 });
 after(() => cleanup.run());
 

@@ -15,7 +15,13 @@ import type { Frame } from "./frames.ts";
 import type { RunningGateway } from "./gateway.ts";
 import { METRIC } from "../shared/signals/catalogue.ts";
 import { cpuCgroup, type CpuCgroup, type CpuStat } from "../../tests/env/cgroup.ts";
-import { apiClient, cleanupStack, eventually, startTestGateway, TOKEN } from "./testing.ts";
+import {
+  apiClient,
+  cleanupStack,
+  eventually,
+  startTestGateway,
+  TOKEN,
+} from "../../tests/support/gateway.ts";
 
 type Client = Awaited<ReturnType<typeof apiClient>>;
 interface Results {
@@ -112,8 +118,10 @@ before(async () => {
   cleanup.defer(() => direct.close());
   // The first scrapes of a just-started (debug) observer can exceed the 1 s
   // timeout: start the load only once Prometheus scrapes it steadily.
-  await eventually("prometheus scraping the observer steadily", 60_000, async () =>
-    (await promValue("sum_over_time(up[5s])")) >= 4 ? true : undefined,
+  await eventually(
+    "prometheus scraping the observer steadily",
+    async () => ((await promValue("sum_over_time(up[5s])")) >= 4 ? true : undefined),
+    60_000,
   );
   promApi = await apiClient(viaProm.url);
   directApi = await apiClient(direct.url);
@@ -127,7 +135,6 @@ before(async () => {
   await udpToClosedPort(1);
   await eventually(
     "the NO_SOCKET series scraped twice by Prometheus and the gateway",
-    30_000,
     async () => {
       const n = await promValue(
         `count_over_time(${METRIC.packetDrops}{reason="NO_SOCKET",cgroup="/"}[30s])`,
@@ -142,15 +149,20 @@ before(async () => {
       const d = direct2.find((s) => s.labels.reason === "NO_SOCKET")?.times.length ?? 0;
       return n >= 2 && d >= 2 ? true : undefined;
     },
+    30_000,
   );
   burstMs = Date.now();
   await udpToClosedPort(DROPS);
   await sleep(LOAD_MS);
   // Prometheus must have scraped the loaded cgroup a few times.
-  await eventually("prometheus has samples of the test cgroup", 30_000, async () => {
-    const n = await promValue(`count_over_time(${METRIC.periods}{cgroup="${cg.path}"}[1m])`);
-    return n >= 6 ? true : undefined;
-  });
+  await eventually(
+    "prometheus has samples of the test cgroup",
+    async () => {
+      const n = await promValue(`count_over_time(${METRIC.periods}{cgroup="${cg.path}"}[1m])`);
+      return n >= 6 ? true : undefined;
+    },
+    30_000,
+  );
 });
 
 after(() => cleanup.run());
@@ -374,8 +386,11 @@ describe("stream", () => {
     const reader = res.body?.pipeThrough(new TextDecoderStream()).getReader();
     let seen = "";
     try {
-      await eventually("observer stream connected", 10_000, () =>
-        Promise.resolve(direct.ctx.sources.events?.status().state === "ready" ? true : undefined),
+      await eventually(
+        "observer stream connected",
+        () =>
+          Promise.resolve(direct.ctx.sources.events?.status().state === "ready" ? true : undefined),
+        10_000,
       );
       await cg.stopLoad();
       const episode = new RegExp(

@@ -18,7 +18,7 @@ import {
   listWhispers,
   startTestOperator,
   testConfig,
-} from "./testing.ts";
+} from "../../tests/support/operator.ts";
 
 let kube: TestCluster;
 const running: RunningOperator[] = [];

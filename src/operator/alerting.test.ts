@@ -17,7 +17,12 @@ import { startObserver, type Observer } from "../../tests/env/observer.ts";
 import { startPrometheus, type Prometheus } from "../../tests/env/prometheus.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
 import type { RunningOperator } from "./operator.ts";
-import { eventually, listWhispers, startTestOperator, testConfig } from "./testing.ts";
+import {
+  eventually,
+  listWhispers,
+  startTestOperator,
+  testConfig,
+} from "../../tests/support/operator.ts";
 
 const TOKEN = "am-token";
 let kube: TestCluster;

@@ -11,7 +11,12 @@ import { after, before, test } from "node:test";
 import { kubeconfigVia, stallProxy, type StallProxy } from "../../tests/env/stall-proxy.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
 import type { RunningOperator } from "./operator.ts";
-import { eventually, listWhispers, startTestOperator, testConfig } from "./testing.ts";
+import {
+  eventually,
+  listWhispers,
+  startTestOperator,
+  testConfig,
+} from "../../tests/support/operator.ts";
 
 let kube: TestCluster;
 let ns: string;

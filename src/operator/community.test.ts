@@ -22,7 +22,12 @@ import { sleep } from "../../tests/env/process.ts";
 import { startPrometheus, type Prometheus } from "../../tests/env/prometheus.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
 import type { RunningOperator } from "./operator.ts";
-import { eventually, listWhispers, startTestOperator, testConfig } from "./testing.ts";
+import {
+  eventually,
+  listWhispers,
+  startTestOperator,
+  testConfig,
+} from "../../tests/support/operator.ts";
 
 const PSI_ROOT = "/sys/fs/cgroup/unified/memory.pressure";
 let kube: TestCluster;

@@ -11,7 +11,12 @@ import { startObserver, type Observer } from "../../tests/env/observer.ts";
 import { sleep } from "../../tests/env/process.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
 import type { RunningOperator } from "./operator.ts";
-import { eventually, listWhispers, startTestOperator, testConfig } from "./testing.ts";
+import {
+  eventually,
+  listWhispers,
+  startTestOperator,
+  testConfig,
+} from "../../tests/support/operator.ts";
 
 let kube: TestCluster;
 let ns: string;

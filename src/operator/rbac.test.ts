@@ -12,7 +12,7 @@ import { parse } from "yaml";
 import type { KernelWhisper } from "../shared/model/kernel-whisper.ts";
 import { REPO_ROOT } from "../../tests/env/binaries.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
-import { birthEvidence, birthLine } from "./births/testing.ts";
+import { birthEvidence, birthLine } from "../../tests/support/births.ts";
 import type { RunningOperator } from "./operator.ts";
 import type { PodBirthCertificate } from "../shared/model/pod-birth-certificate.ts";
 import {
@@ -23,7 +23,7 @@ import {
   listWhispers,
   startTestOperator,
   testConfig,
-} from "./testing.ts";
+} from "../../tests/support/operator.ts";
 
 let kube: TestCluster;
 let op: RunningOperator;

@@ -12,9 +12,9 @@ import { startCluster, type Cluster } from "../../tests/env/cluster.ts";
 import { cpuCgroup, type CpuCgroup } from "../../tests/env/cgroup.ts";
 import { startObserver, type Observer } from "../../tests/env/observer.ts";
 import { sleep } from "../../tests/env/process.ts";
-import { birthEvidence, birthLine } from "./births/testing.ts";
+import { birthEvidence, birthLine } from "../../tests/support/births.ts";
 import type { RunningOperator } from "./operator.ts";
-import { eventually, startTestOperator, testConfig } from "./testing.ts";
+import { eventually, startTestOperator, testConfig } from "../../tests/support/operator.ts";
 
 const NS = "kernel-gossip";
 let cluster: Cluster;

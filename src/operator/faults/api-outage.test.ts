@@ -15,7 +15,11 @@ import { startCluster, type Cluster } from "../../../tests/env/cluster.ts";
 import { memoryCgroup, type MemoryCgroup } from "../../../tests/env/memcg.ts";
 import { startObserver, type Observer } from "../../../tests/env/observer.ts";
 import { sleep } from "../../../tests/env/process.ts";
-import { eventually, startOperatorProcess, type OperatorProcess } from "../testing.ts";
+import {
+  eventually,
+  startOperatorProcess,
+  type OperatorProcess,
+} from "../../../tests/support/operator.ts";
 
 const NS = "kernel-gossip";
 const CGROUPS = 4;

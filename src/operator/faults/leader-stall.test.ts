@@ -15,7 +15,7 @@ import { sleep } from "../../../tests/env/process.ts";
 import { kubeconfigVia, stallProxy, type StallProxy } from "../../../tests/env/stall-proxy.ts";
 import { LEASE_DEFAULTS } from "../leader.ts";
 import type { RunningOperator } from "../operator.ts";
-import { eventually, startTestOperator, testConfig } from "../testing.ts";
+import { eventually, startTestOperator, testConfig } from "../../../tests/support/operator.ts";
 
 const NS = "kernel-gossip";
 // The shipped timing (client-go's defaults): 15 s lease, 10 s renew deadline, 2 s retry.

@@ -21,7 +21,12 @@ import {
   type TestCluster,
 } from "../../../tests/env/test-cluster.ts";
 import type { RunningOperator } from "../operator.ts";
-import { eventually, listWhispers, startTestOperator, testConfig } from "../testing.ts";
+import {
+  eventually,
+  listWhispers,
+  startTestOperator,
+  testConfig,
+} from "../../../tests/support/operator.ts";
 
 const KILLS_BEFORE = 12;
 const KILLS_AFTER = 12;

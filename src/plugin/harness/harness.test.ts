@@ -22,7 +22,12 @@ import {
   type TestCluster,
 } from "../../../tests/env/test-cluster.ts";
 import type { RunningGateway } from "../../gateway/gateway.ts";
-import { cleanupStack, eventually, startTestGateway, TOKEN } from "../../gateway/testing.ts";
+import {
+  cleanupStack,
+  eventually,
+  startTestGateway,
+  TOKEN,
+} from "../../../tests/support/gateway.ts";
 import { bundleHarnessPage } from "./bundle.ts";
 import { DIST_DIR, ensurePluginBuilt } from "./build.ts";
 import { startHarnessServer, type HarnessServer } from "./server.ts";
@@ -216,27 +221,31 @@ before(async () => {
   statBefore = await cg.cpuStat();
   loadStartMs = Date.now();
   await cg.startLoad();
-  await eventually("the gateway holds throttling points of the test cgroup", 60_000, async () => {
-    const res = await fetch(`${gateway.url}/api/v1/query`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify({
-        queries: [
-          {
-            refId: "A",
-            type: "signal",
-            signal: "cpu-throttling",
-            intervalMs: 1000,
-            range: { from: loadStartMs, to: Date.now() },
-            filters: { cgroup: [cg.path] },
-          },
-        ],
-      }),
-    });
-    const body = (await res.json()) as { results: Record<string, { frames: Frame[] }> };
-    const n = body.results.A?.frames[0]?.fields[1]?.values.length ?? 0;
-    return n >= 5 ? true : undefined;
-  });
+  await eventually(
+    "the gateway holds throttling points of the test cgroup",
+    async () => {
+      const res = await fetch(`${gateway.url}/api/v1/query`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          queries: [
+            {
+              refId: "A",
+              type: "signal",
+              signal: "cpu-throttling",
+              intervalMs: 1000,
+              range: { from: loadStartMs, to: Date.now() },
+              filters: { cgroup: [cg.path] },
+            },
+          ],
+        }),
+      });
+      const body = (await res.json()) as { results: Record<string, { frames: Frame[] }> };
+      const n = body.results.A?.frames[0]?.fields[1]?.values.length ?? 0;
+      return n >= 5 ? true : undefined;
+    },
+    60_000,
+  );
 
   server = await startHarnessServer({
     distDir: DIST_DIR,

@@ -32,7 +32,12 @@ import {
 } from "../../../tests/env/test-cluster.ts";
 import { loadConfig } from "../../operator/config.ts";
 import type { RunningOperator } from "../../operator/operator.ts";
-import { eventually, listWhispers, startTestOperator, testConfig } from "../../operator/testing.ts";
+import {
+  eventually,
+  listWhispers,
+  startTestOperator,
+  testConfig,
+} from "../../../tests/support/operator.ts";
 import { RULES_PATH } from "../crds/generate.ts";
 import { PROVISIONING } from "../grafana/files.ts";
 import type { KernelWhisper } from "../model/kernel-whisper.ts";
@@ -41,7 +46,7 @@ import {
   grafanaWebhookRequest,
   interpolate,
   type ProvisionedAlerting,
-} from "./grafana-webhook-request.ts";
+} from "../../../tests/support/grafana/webhook-request.ts";
 
 const MEMCG_ROOT = existsSync("/sys/fs/cgroup/memory/memory.limit_in_bytes")
   ? "/sys/fs/cgroup/memory"

@@ -18,12 +18,16 @@ import { startObserver, type Observer } from "../../../tests/env/observer.ts";
 import { startPrometheus, type Prometheus } from "../../../tests/env/prometheus.ts";
 import { closeTestCluster, testCluster } from "../../../tests/env/test-cluster.ts";
 import type { RunningGateway } from "../../gateway/gateway.ts";
-import { apiClient, eventually, startTestGateway } from "../../gateway/testing.ts";
+import { apiClient, eventually, startTestGateway } from "../../../tests/support/gateway.ts";
 import { grafanaAlerting } from "../alerts/grafana-alerting.ts";
 import { SHIPPED_RULES } from "../alerts/rules.ts";
 import { DASHBOARDS } from "../dashboards/index.ts";
 import { PLUGIN_ID } from "./contract.ts";
-import { csvInterpolate, pluginRequest, pluginVariablePath } from "./plugin-request.ts";
+import {
+  csvInterpolate,
+  pluginRequest,
+  pluginVariablePath,
+} from "../../../tests/support/grafana/plugin-request.ts";
 
 type Board = ReturnType<(typeof DASHBOARDS)[string]>;
 interface AnyTarget {
@@ -55,10 +59,14 @@ before(async () => {
     KG_PROMETHEUS_URL: prom.url,
     KG_SCRAPE_INTERVAL_MS: "1000",
   });
-  await eventually("two scrapes of the observer", 60_000, async () => {
-    const r = await promQuery(`count_over_time(${METRIC.scrapeDuration}[1m])`);
-    return Number(r.data?.result[0]?.value?.[1] ?? 0) >= 2 ? true : undefined;
-  });
+  await eventually(
+    "two scrapes of the observer",
+    async () => {
+      const r = await promQuery(`count_over_time(${METRIC.scrapeDuration}[1m])`);
+      return Number(r.data?.result[0]?.value?.[1] ?? 0) >= 2 ? true : undefined;
+    },
+    60_000,
+  );
 });
 after(async () => {
   for (const stop of [() => gw.close(), () => prom.stop(), () => observer.stop(), () => cg.stop()])
