@@ -10,10 +10,10 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { test } from "node:test";
 import { METRIC } from "../src/shared/signals/catalogue.ts";
-import { kubeBinaries, REPO_ROOT } from "./env/binaries.ts";
+import { kubeBinaries, REPO_ROOT } from "../src/local/runtime/binaries.ts";
 import { cpuCgroup } from "./env/cgroup.ts";
-import { runKubectl } from "./env/cluster.ts";
-import { sleep } from "./env/process.ts";
+import { runKubectl } from "../src/local/runtime/cluster.ts";
+import { sleep } from "../src/local/runtime/process.ts";
 
 const url = (out: string, label: string) =>
   new RegExp(`${label}:\\s+(http://\\S+?)(/\\S*)?(,|\\s|$)`).exec(out)?.[1];

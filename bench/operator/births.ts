@@ -14,7 +14,7 @@ import { startOperator } from "../../src/operator/operator.ts";
 import { birthsApi } from "../../src/operator/births/api.ts";
 import { buildCertificate } from "../../src/operator/births/build.ts";
 import { birthEvidence, birthLine } from "../../tests/support/births.ts";
-import { startCluster } from "../../tests/env/cluster.ts";
+import { startCluster } from "../../src/local/runtime/cluster.ts";
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);

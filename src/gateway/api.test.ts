@@ -9,7 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { freePort } from "../../tests/env/cluster.ts";
+import { freePort } from "../local/runtime/cluster.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
 import type { Frame } from "./frames.ts";
 import type { RunningGateway } from "./gateway.ts";

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { parse, stringify } from "yaml";
-import { freePort } from "../../tests/env/cluster.ts";
+import { freePort } from "../local/runtime/cluster.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
 import type { RunningGateway } from "./gateway.ts";
 import { cleanupStack, eventually, startTestGateway } from "../../tests/support/gateway.ts";

@@ -14,7 +14,7 @@ import { readFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { makePki } from "../../tests/env/certs.ts";
+import { makePki } from "../local/runtime/certs.ts";
 import { closeTestCluster, testCluster } from "../../tests/env/test-cluster.ts";
 import { readScript } from "../pixie/manifest.ts";
 import type { RunningGateway } from "./gateway.ts";

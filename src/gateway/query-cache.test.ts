@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { after, before, test } from "node:test";
-import { freePort } from "../../tests/env/cluster.ts";
-import { startPrometheus, type Prometheus } from "../../tests/env/prometheus.ts";
+import { freePort } from "../local/runtime/cluster.ts";
+import { startPrometheus, type Prometheus } from "../local/runtime/prometheus.ts";
 import { METRIC } from "../shared/signals/catalogue.ts";
 import { createPrometheusSource, alignRange } from "./sources/prometheus.ts";
 import { createQueryCache, type CacheOutcome } from "./sources/query-cache.ts";

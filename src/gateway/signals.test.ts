@@ -6,10 +6,10 @@
 import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
 import { after, before, describe, test } from "node:test";
-import { freePort } from "../../tests/env/cluster.ts";
-import { startObserver, type Observer } from "../../tests/env/observer.ts";
-import { startPrometheus, type Prometheus } from "../../tests/env/prometheus.ts";
-import { sleep } from "../../tests/env/process.ts";
+import { freePort } from "../local/runtime/cluster.ts";
+import { startObserver, type Observer } from "../local/runtime/observer.ts";
+import { startPrometheus, type Prometheus } from "../local/runtime/prometheus.ts";
+import { sleep } from "../local/runtime/process.ts";
 import { closeTestCluster, testCluster } from "../../tests/env/test-cluster.ts";
 import type { Frame } from "./frames.ts";
 import type { RunningGateway } from "./gateway.ts";

@@ -8,12 +8,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { prometheusRules, SHIPPED_RULES } from "../shared/alerts/prometheus-rules.ts";
-import { startAlertmanager } from "../../tests/env/alertmanager.ts";
-import { REPO_ROOT } from "../../tests/env/binaries.ts";
-import { freePort, startCluster } from "../../tests/env/cluster.ts";
-import { startObserver } from "../../tests/env/observer.ts";
-import { httpOk, launch, stopChild, tail, waitFor } from "../../tests/env/process.ts";
-import { startPrometheus } from "../../tests/env/prometheus.ts";
+import { startAlertmanager } from "./runtime/alertmanager.ts";
+import { REPO_ROOT } from "./runtime/binaries.ts";
+import { freePort, startCluster } from "./runtime/cluster.ts";
+import { startObserver } from "./runtime/observer.ts";
+import { httpOk, launch, stopChild, tail, waitFor } from "./runtime/process.ts";
+import { startPrometheus } from "./runtime/prometheus.ts";
 
 export interface Running {
   name: string;

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { parse } from "yaml";
 import type { KernelWhisper } from "../shared/model/kernel-whisper.ts";
-import { REPO_ROOT } from "../../tests/env/binaries.ts";
+import { REPO_ROOT } from "../local/runtime/binaries.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
 import { birthEvidence, birthLine } from "../../tests/support/births.ts";
 import type { RunningOperator } from "./operator.ts";

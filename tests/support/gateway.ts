@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { parseAllDocuments, parse } from "yaml";
-import { REPO_ROOT } from "../env/binaries.ts";
+import { REPO_ROOT } from "../../src/local/runtime/binaries.ts";
 import type { TestCluster } from "../env/test-cluster.ts";
 import { parseConfig } from "../../src/gateway/config.ts";
 import { startGateway, type RunningGateway } from "../../src/gateway/gateway.ts";

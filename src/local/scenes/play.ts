@@ -6,7 +6,7 @@
 // there, naming what is still missing. Nothing here makes up a number.
 import { setTimeout as wait } from "node:timers/promises";
 import { METRIC } from "../../shared/signals/catalogue.ts";
-import { sleep } from "../../../tests/env/process.ts";
+import { sleep } from "../runtime/process.ts";
 import { containerPid, iptablesIn, podStatus } from "./network.ts";
 import {
   ledger,

@@ -10,8 +10,8 @@
 import assert from "node:assert/strict";
 import { readFile, rm } from "node:fs/promises";
 import { after, before, test } from "node:test";
-import { startCluster, type Cluster } from "../../../tests/env/cluster.ts";
-import { sleep } from "../../../tests/env/process.ts";
+import { startCluster, type Cluster } from "../../local/runtime/cluster.ts";
+import { sleep } from "../../local/runtime/process.ts";
 import { kubeconfigVia, stallProxy, type StallProxy } from "../../../tests/env/stall-proxy.ts";
 import { LEASE_DEFAULTS } from "../leader.ts";
 import type { RunningOperator } from "../operator.ts";

@@ -12,10 +12,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { REPO_ROOT } from "../../../tests/env/binaries.ts";
+import { REPO_ROOT } from "../../local/runtime/binaries.ts";
 import { cpuCgroup, type CpuCgroup, type CpuStat } from "../../../tests/env/cgroup.ts";
-import { freePort } from "../../../tests/env/cluster.ts";
-import { startObserver, type Observer } from "../../../tests/env/observer.ts";
+import { freePort } from "../../local/runtime/cluster.ts";
+import { startObserver, type Observer } from "../../local/runtime/observer.ts";
 import {
   closeTestCluster,
   testCluster,

@@ -20,11 +20,11 @@ import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { parse } from "yaml";
-import { startAlertmanager, type Alertmanager } from "../../../tests/env/alertmanager.ts";
+import { startAlertmanager, type Alertmanager } from "../../local/runtime/alertmanager.ts";
 import { cpuCgroup, type CpuCgroup } from "../../../tests/env/cgroup.ts";
-import { startObserver, type Observer } from "../../../tests/env/observer.ts";
-import { sleep } from "../../../tests/env/process.ts";
-import { startPrometheus, type Prometheus } from "../../../tests/env/prometheus.ts";
+import { startObserver, type Observer } from "../../local/runtime/observer.ts";
+import { sleep } from "../../local/runtime/process.ts";
+import { startPrometheus, type Prometheus } from "../../local/runtime/prometheus.ts";
 import {
   closeTestCluster,
   testCluster,

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { stringify } from "yaml";
-import { startPrometheus, type Prometheus } from "../../../tests/env/prometheus.ts";
+import { startPrometheus, type Prometheus } from "../../local/runtime/prometheus.ts";
 import { eventually } from "../../../tests/support/gateway.ts";
 import { goFloat, renderTemplate } from "../../../tests/support/grafana/template.ts";
 import { ALERT_SPECS } from "./rules.ts";

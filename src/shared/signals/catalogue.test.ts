@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { REPO_ROOT } from "../../../tests/env/binaries.ts";
-import { startObserver, type Observer } from "../../../tests/env/observer.ts";
+import { REPO_ROOT } from "../../local/runtime/binaries.ts";
+import { startObserver, type Observer } from "../../local/runtime/observer.ts";
 import { METRIC_PREFIX, OBSERVER_METRICS, type MetricFamily } from "./catalogue.ts";
 
 const FAMILIES: MetricFamily[] = Object.values(OBSERVER_METRICS);
