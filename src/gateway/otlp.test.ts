@@ -121,8 +121,8 @@ before(async () => {
     KG_OPERATOR_URL: op.url,
     KG_OPERATOR_TOKEN: OP_TOKEN,
     // The test forwards by calling forwardNow(), so no timer races it.
-    KG_PIXIE_WHISPER_EVERY_MS: "3600000",
-    KG_OTLP_INTERVAL_MS: "60000",
+    KG_PIXIE_WHISPER_EVERY: "1h",
+    KG_OTLP_INTERVAL: "1m",
   });
   cleanup.defer(() => gw.close());
   api = await apiClient(gw.url);

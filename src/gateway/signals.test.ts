@@ -107,13 +107,13 @@ before(async () => {
   viaProm = await startTestGateway({
     KUBECONFIG: kube.kubeconfig,
     KG_PROMETHEUS_URL: prom.url,
-    KG_SCRAPE_INTERVAL_MS: "1000",
+    KG_SCRAPE_INTERVAL: "1s",
   });
   cleanup.defer(() => viaProm.close());
   direct = await startTestGateway({
     KUBECONFIG: kube.kubeconfig,
     KG_OBSERVER_URLS: `${NODE}=${observer.url}`,
-    KG_OBSERVER_SCRAPE_MS: "500",
+    KG_OBSERVER_SCRAPE_INTERVAL: "500ms",
   });
   cleanup.defer(() => direct.close());
   // The first scrapes of a just-started (debug) observer can exceed the 1 s

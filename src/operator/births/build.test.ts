@@ -283,5 +283,8 @@ test("retention settings come from the environment", () => {
     maxPerNamespace: 100,
     sweepIntervalMs: 60_000,
   });
-  assert.throws(() => loadConfig({ KG_BIRTH_ORPHAN_MAX_PER_NAMESPACE: "-1" }), /not a count/);
+  assert.throws(
+    () => loadConfig({ KG_BIRTH_ORPHAN_MAX_PER_NAMESPACE: "-1" }),
+    /^ConfigError: KG_BIRTH_ORPHAN_MAX_PER_NAMESPACE: "-1" is not an integer >= 0/,
+  );
 });

@@ -215,7 +215,7 @@ before(async () => {
   gateway = await startTestGateway({
     KUBECONFIG: kube.kubeconfig,
     KG_OBSERVER_URLS: `${NODE}=${observer.url}`,
-    KG_OBSERVER_SCRAPE_MS: "500",
+    KG_OBSERVER_SCRAPE_INTERVAL: "500ms",
   });
   cleanup.defer(() => gateway.close());
   statBefore = await cg.cpuStat();

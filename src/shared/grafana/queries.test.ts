@@ -57,7 +57,7 @@ before(async () => {
   gw = await startTestGateway({
     KUBECONFIG: kube.kubeconfig,
     KG_PROMETHEUS_URL: prom.url,
-    KG_SCRAPE_INTERVAL_MS: "1000",
+    KG_SCRAPE_INTERVAL: "1s",
   });
   await eventually(
     "two scrapes of the observer",
