@@ -24,6 +24,7 @@ import {
   startTestOperator,
   testConfig,
 } from "../../tests/support/operator.ts";
+import { alertmanagerBody } from "../../tests/support/alertmanager-body.ts";
 
 let kube: TestCluster;
 let op: RunningOperator;
@@ -104,24 +105,16 @@ after(async () => {
 
 test("the base RBAC lets the operator do its job and nothing more", async () => {
   await eventually("leadership", () => Promise.resolve(op.isLeader() ? true : undefined));
-  const body = {
-    receiver: "kg",
-    status: "firing",
-    version: "4",
-    alerts: [
-      {
-        status: "firing",
-        labels: {
-          alertname: "T",
-          kernel_gossip_signal: "cpu-throttling",
-          namespace: ns,
-          pod: "web",
-          container: "app",
-        },
-        annotations: { kernel_gossip_value: "0.5" },
-      },
-    ],
-  };
+  const body = alertmanagerBody(
+    {
+      alertname: "T",
+      kernel_gossip_signal: "cpu-throttling",
+      namespace: ns,
+      pod: "web",
+      container: "app",
+    },
+    { kernel_gossip_value: "0.5" },
+  );
   const res = await fetch(`${op.url}/webhooks/alertmanager`, {
     method: "POST",
     headers: { "content-type": "application/json" },
