@@ -1,6 +1,6 @@
 // The pull path against a SUBSTITUTE for Pixie's Vizier (Pixie cannot run
 // here): a real gRPC server over TLS implementing VizierService/ExecuteScript
-// from our vizier.proto (pixie/substitute-vizier.ts). Proves what the gateway
+// from our vizier.proto (tests/support/pixie/substitute-vizier.ts). Proves what the gateway
 // sends (script text, exec_funcs arguments from the query's range, cluster id,
 // pixie-api-key) and how it decodes Pixie's documented stream (meta_data
 // relations, multi-message row batches of every column type, eow/eos,
