@@ -92,9 +92,11 @@ struct {
 	__type(value, char[BIRTH_PATH_MAX]);
 } birth_scratch SEC(".maps");
 
-/* Makes the skeleton generator emit the Rust types. */
+/* Makes the skeleton generator emit the Rust types (and the enum's
+ * constants, which userspace decodes with: ADR 0085). */
 struct birth_record _birth_record = {};
 struct birth_tracked _birth_tracked = {};
+enum birth_record_kind _birth_record_kind = BIRTH_REC_MKDIR;
 
 static __always_inline struct birth_record *record(u32 kind)
 {

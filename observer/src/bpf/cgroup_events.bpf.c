@@ -19,8 +19,10 @@ struct {
 	__type(value, __u64);
 } cgroup_events_lost SEC(".maps");
 
-/* Makes the skeleton generator emit the Rust type for the event. */
+/* Makes the skeleton generator emit the Rust types for the event and its
+ * kinds (ADR 0085). */
 struct cgroup_event _cgroup_event = {};
+enum cgroup_event_kind _cgroup_event_kind = CGROUP_EVENT_MKDIR;
 
 static __always_inline void emit(struct cgroup *cgrp, const char *path, u32 kind)
 {
