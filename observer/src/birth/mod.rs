@@ -15,7 +15,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::events::{BirthActor, BirthCloseReason, BirthEvent};
-use crate::probes::birth::{BirthRecord, Kind, NS_NAMES, TRACK_FULL, TRACK_WRITES};
+use crate::probes::birth::{
+    is_setns, namespaces_in, syscall_name, BirthRecord, Kind, TRACK_FULL, TRACK_WRITES,
+};
 use crate::workload::{self, Kind as WKind};
 use hierarchies::Hierarchies;
 use window::{Step, Window};
@@ -109,56 +111,15 @@ fn runtime_binary(path: &str) -> bool {
         || b == "conmon"
 }
 
+/// "CLONE_NEWPID|CLONE_NEWNET" for the flags set, "0" for none.
 fn flag_names(flags: u64) -> String {
-    const F: [(u64, &str); 8] = [
-        (0x0002_0000, "CLONE_NEWNS"),
-        (0x0400_0000, "CLONE_NEWUTS"),
-        (0x0800_0000, "CLONE_NEWIPC"),
-        (0x2000_0000, "CLONE_NEWPID"),
-        (0x4000_0000, "CLONE_NEWNET"),
-        (0x1000_0000, "CLONE_NEWUSER"),
-        (0x0200_0000, "CLONE_NEWCGROUP"),
-        (0x0000_0080, "CLONE_NEWTIME"),
-    ];
-    let v: Vec<&str> = F
-        .iter()
-        .filter(|(b, _)| flags & b != 0)
-        .map(|(_, n)| *n)
-        .collect();
+    let v: Vec<&str> = namespaces_in(flags).map(|n| n.flag_name).collect();
     if v.is_empty() {
         "0".into()
     } else {
         v.join("|")
     }
 }
-
-/// Index in NS_NAMES of each CLONE_NEW* bit.
-fn ns_indexes(flags: u64) -> Vec<usize> {
-    const BITS: [u64; 8] = [
-        0x0002_0000,
-        0x0400_0000,
-        0x0800_0000,
-        0x2000_0000,
-        0x4000_0000,
-        0x1000_0000,
-        0x0200_0000,
-        0x0000_0080,
-    ];
-    (0..BITS.len()).filter(|&i| flags & BITS[i] != 0).collect()
-}
-
-fn syscall_name(nr: u32) -> &'static str {
-    // x86-64 numbers, as in birth.bpf.c.
-    match nr {
-        56 | 220 => "clone",
-        435 => "clone3",
-        272 | 97 => "unshare",
-        308 | 268 => "setns",
-        _ => "syscall",
-    }
-}
-
-const NR_SETNS: [u32; 2] = [308, 268];
 
 /// Where a pod or container cgroup belongs.
 struct WindowKey {
@@ -547,9 +508,9 @@ impl Tracker {
             Kind::Ns => {
                 let name = syscall_name(r.target);
                 w.observe_ns(&r.ns);
-                if NR_SETNS.contains(&r.target) {
-                    for i in ns_indexes(r.arg) {
-                        w.ns_joined[i] = true;
+                if is_setns(r.target) {
+                    for n in namespaces_in(r.arg) {
+                        w.ns_joined[n.index] = true;
                     }
                     w.step(step(
                         "namespace-joined",
@@ -558,10 +519,10 @@ impl Tracker {
                         None,
                     ));
                 } else {
-                    for i in ns_indexes(r.arg) {
-                        w.ns_by_syscall[i] += 1;
+                    for n in namespaces_in(r.arg) {
+                        w.ns_by_syscall[n.index] += 1;
                     }
-                    let types: Vec<&str> = ns_indexes(r.arg).iter().map(|&i| NS_NAMES[i]).collect();
+                    let types: Vec<&str> = namespaces_in(r.arg).map(|n| n.name).collect();
                     w.step(step(
                         "namespace-created",
                         format!("{} by {name}({})", types.join(","), flag_names(r.arg)),

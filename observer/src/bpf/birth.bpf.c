@@ -26,40 +26,11 @@
 #define CGROUP_SUPER_MAGIC 0x27e0eb
 #define CGROUP2_SUPER_MAGIC 0x63677270
 
-#define KG_CLONE_NEWTIME 0x00000080
-#define KG_CLONE_NEWNS 0x00020000
-#define KG_CLONE_NEWCGROUP 0x02000000
-#define KG_CLONE_NEWUTS 0x04000000
-#define KG_CLONE_NEWIPC 0x08000000
-#define KG_CLONE_NEWUSER 0x10000000
-#define KG_CLONE_NEWPID 0x20000000
-#define KG_CLONE_NEWNET 0x40000000
 /* clone(2) has no room for CLONE_NEWTIME: 0x80 is part of the exit signal there. */
 #define KG_NS_FLAGS_CLONE                                                                          \
-	(KG_CLONE_NEWNS | KG_CLONE_NEWCGROUP | KG_CLONE_NEWUTS | KG_CLONE_NEWIPC |                 \
-	 KG_CLONE_NEWUSER | KG_CLONE_NEWPID | KG_CLONE_NEWNET)
-#define KG_NS_FLAGS (KG_NS_FLAGS_CLONE | KG_CLONE_NEWTIME)
-
-/* x86-64 syscall numbers (the raw_tp sees the number, not a name). */
-#if defined(__TARGET_ARCH_x86)
-#define KG_NR_WRITE 1
-#define KG_NR_PWRITE64 18
-#define KG_NR_WRITEV 20
-#define KG_NR_CLONE 56
-#define KG_NR_UNSHARE 272
-#define KG_NR_SETNS 308
-#define KG_NR_CLONE3 435
-#elif defined(__TARGET_ARCH_arm64)
-#define KG_NR_WRITE 64
-#define KG_NR_PWRITE64 68
-#define KG_NR_WRITEV 66
-#define KG_NR_CLONE 220
-#define KG_NR_UNSHARE 97
-#define KG_NR_SETNS 268
-#define KG_NR_CLONE3 435
-#else
-#error "birth.bpf.c: syscall numbers for this architecture are missing"
-#endif
+	(BIRTH_CLONE_NEWNS | BIRTH_CLONE_NEWCGROUP | BIRTH_CLONE_NEWUTS | BIRTH_CLONE_NEWIPC |     \
+	 BIRTH_CLONE_NEWUSER | BIRTH_CLONE_NEWPID | BIRTH_CLONE_NEWNET)
+#define KG_NS_FLAGS (KG_NS_FLAGS_CLONE | BIRTH_CLONE_NEWTIME)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -97,6 +68,10 @@ struct {
 struct birth_record _birth_record = {};
 struct birth_tracked _birth_tracked = {};
 enum birth_record_kind _birth_record_kind = BIRTH_REC_MKDIR;
+enum birth_track_flags _birth_track_flags = BIRTH_TRACK_WRITES;
+enum birth_ns_index _birth_ns_index = BIRTH_NS_MNT;
+enum birth_clone_flag _birth_clone_flag = BIRTH_CLONE_NEWNS;
+enum birth_syscall_nr _birth_syscall_nr = BIRTH_NR_CLONE;
 
 static __always_inline struct birth_record *record(u32 kind)
 {
@@ -530,35 +505,35 @@ int BPF_PROG(birth_sys_enter, struct pt_regs *regs, long nr)
 	if (t->flags & BIRTH_TRACK_FULL)
 		__sync_fetch_and_add(&t->syscalls, 1);
 	switch (nr) {
-	case KG_NR_WRITE:
-	case KG_NR_PWRITE64:
+	case BIRTH_NR_WRITE:
+	case BIRTH_NR_PWRITE64:
 		on_write((u32)PT_REGS_PARM1_CORE_SYSCALL(regs),
 			 (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs),
 			 PT_REGS_PARM3_CORE_SYSCALL(regs));
 		break;
-	case KG_NR_WRITEV:
+	case BIRTH_NR_WRITEV:
 		/* The first iovec is enough for cgroup files (one value per write). */
 		bpf_probe_read_user(&iov, sizeof(iov), (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs));
 		on_write((u32)PT_REGS_PARM1_CORE_SYSCALL(regs), iov.iov_base, iov.iov_len);
 		break;
-	case KG_NR_CLONE:
+	case BIRTH_NR_CLONE:
 		flags = PT_REGS_PARM1_CORE_SYSCALL(regs);
 		if ((t->flags & BIRTH_TRACK_FULL) && (flags & KG_NS_FLAGS_CLONE))
 			on_ns(nr, flags & KG_NS_FLAGS_CLONE);
 		break;
-	case KG_NR_CLONE3:
+	case BIRTH_NR_CLONE3:
 		flags = 0;
 		bpf_probe_read_user(&flags, sizeof(flags),
 				    (const void *)PT_REGS_PARM1_CORE_SYSCALL(regs));
 		if ((t->flags & BIRTH_TRACK_FULL) && (flags & KG_NS_FLAGS))
 			on_ns(nr, flags & KG_NS_FLAGS);
 		break;
-	case KG_NR_UNSHARE:
+	case BIRTH_NR_UNSHARE:
 		flags = PT_REGS_PARM1_CORE_SYSCALL(regs);
 		if ((t->flags & BIRTH_TRACK_FULL) && (flags & KG_NS_FLAGS))
 			on_ns(nr, flags & KG_NS_FLAGS);
 		break;
-	case KG_NR_SETNS:
+	case BIRTH_NR_SETNS:
 		if (t->flags & BIRTH_TRACK_FULL)
 			on_ns(nr, PT_REGS_PARM2_CORE_SYSCALL(regs));
 		break;

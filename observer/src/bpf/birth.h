@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */
-/* Shared between birth.bpf.c and src/probes/birth.rs (see ADR 0016). */
+/* Shared between birth.bpf.c and src/probes/birth.rs (see ADR 0016): the
+ * record layout and every constant userspace needs, declared once (ADR 0085). */
 #pragma once
 
 #define BIRTH_PATH_MAX 256
@@ -24,7 +25,8 @@ enum birth_track_flags {
 	BIRTH_TRACK_FULL = 2,   /* runtime/container process: syscalls counted, forks followed */
 };
 
-/* Order of birth_record.ns[]; the TS/Rust names are mnt,uts,ipc,pid,net,user,cgroup,time. */
+/* Order of birth_record.ns[]. Userspace names them (mnt, uts, …) in one
+ * table keyed by these values (src/probes/birth.rs, ADR 0085). */
 enum birth_ns_index {
 	BIRTH_NS_MNT = 0,
 	BIRTH_NS_UTS = 1,
@@ -34,6 +36,43 @@ enum birth_ns_index {
 	BIRTH_NS_USER = 5,
 	BIRTH_NS_CGROUP = 6,
 	BIRTH_NS_TIME = 7, /* time_ns_for_children */
+};
+
+/* The kernel's CLONE_NEW* flags (include/uapi/linux/sched.h): what NS
+ * records carry in `arg`. */
+enum birth_clone_flag {
+	BIRTH_CLONE_NEWTIME = 0x00000080,
+	BIRTH_CLONE_NEWNS = 0x00020000,
+	BIRTH_CLONE_NEWCGROUP = 0x02000000,
+	BIRTH_CLONE_NEWUTS = 0x04000000,
+	BIRTH_CLONE_NEWIPC = 0x08000000,
+	BIRTH_CLONE_NEWUSER = 0x10000000,
+	BIRTH_CLONE_NEWPID = 0x20000000,
+	BIRTH_CLONE_NEWNET = 0x40000000,
+};
+
+/* Syscall numbers of the build's target architecture: raw_tp/sys_enter sees
+ * the number, not a name, and NS records carry it in `target`. */
+enum birth_syscall_nr {
+#if defined(__TARGET_ARCH_x86)
+	BIRTH_NR_WRITE = 1,
+	BIRTH_NR_PWRITE64 = 18,
+	BIRTH_NR_WRITEV = 20,
+	BIRTH_NR_CLONE = 56,
+	BIRTH_NR_UNSHARE = 272,
+	BIRTH_NR_SETNS = 308,
+	BIRTH_NR_CLONE3 = 435,
+#elif defined(__TARGET_ARCH_arm64)
+	BIRTH_NR_WRITE = 64,
+	BIRTH_NR_PWRITE64 = 68,
+	BIRTH_NR_WRITEV = 66,
+	BIRTH_NR_CLONE = 220,
+	BIRTH_NR_UNSHARE = 97,
+	BIRTH_NR_SETNS = 268,
+	BIRTH_NR_CLONE3 = 435,
+#else
+#error "birth.h: syscall numbers for this architecture are missing"
+#endif
 };
 
 /* Value of the birth_tracked map (key: tgid). */

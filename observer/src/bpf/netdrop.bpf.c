@@ -25,7 +25,9 @@ struct {
 	__type(value, __u64);
 } netdrop_counts SEC(".maps");
 
+/* Makes the skeleton generator emit the key's and the sentinel's Rust types. */
 struct netdrop_key _netdrop_key = {};
+enum netdrop_reason_special _netdrop_reason_special = NETDROP_REASON_UNKNOWN;
 
 static __always_inline void count(struct netdrop_key *key)
 {

@@ -77,7 +77,7 @@ mod tests {
 
     #[test]
     fn decodes_an_event_built_through_the_generated_type() {
-        let mut path = [0i8; 256];
+        let mut path = types::cgroup_event::default().path;
         for (d, b) in path.iter_mut().zip(b"/kg") {
             *d = *b as i8;
         }

@@ -7,7 +7,7 @@ use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{MapCore, MapHandle};
 
 use super::{
-    attach_all, percpu_entries, percpu_values, read, set_mode, with_fallback, Attached, LoadCfg,
+    attach_all, percpu_values, read, set_mode, size_percpu_map, with_fallback, Attached, LoadCfg,
 };
 
 skeleton!("memreclaim");
@@ -55,8 +55,7 @@ pub fn load(cfg: LoadCfg) -> Result<Memreclaim> {
         }
         open.maps.memreclaim_start.set_autocreate(task)?;
         open.maps.memreclaim_start_pid.set_autocreate(!task)?;
-        let entries = percpu_entries(size_of::<types::memreclaim_stats>(), 4 << 20, 256, 4096);
-        open.maps.memreclaim_stats.set_max_entries(entries)?;
+        size_percpu_map(&mut open.maps.memreclaim_stats, 4 << 20, 256)?;
         set_mode(open.open_object_mut(), mode);
         let skel = open.load()?;
         let attached = attach_all(skel.object(), mode)?;

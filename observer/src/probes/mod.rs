@@ -35,7 +35,9 @@ pub mod tcp;
 use std::fmt;
 
 use anyhow::{anyhow, Result};
-use libbpf_rs::{Link, MapCore, MapFlags, MapHandle, Object, OpenObject, ProgramHandle};
+use libbpf_rs::{
+    Link, MapCore, MapFlags, MapHandle, Object, OpenMapMut, OpenObject, ProgramHandle,
+};
 use plain::Plain;
 
 /// Settings written into every probe's .rodata before load.
@@ -154,6 +156,16 @@ pub fn percpu_entries(value_size: usize, budget: usize, min: u32, max: u32) -> u
     let cpus = libbpf_rs::num_possible_cpus().unwrap_or(1).max(1);
     let fit = budget / (value_size.max(8) * cpus);
     (fit.min(u32::MAX as usize) as u32).clamp(min, max)
+}
+
+/// Size a per-CPU map before load with [`percpu_entries`]: its value size and
+/// its largest size are what its C definition declares (`max_entries`, e.g.
+/// NETDROP_MAX_KEYS in netdrop.h), never a copy here.
+pub fn size_percpu_map(map: &mut OpenMapMut<'_>, budget: usize, min: u32) -> Result<()> {
+    let max = map.max_entries();
+    let entries = percpu_entries(map.value_size() as usize, budget, min, max);
+    map.set_max_entries(entries)?;
+    Ok(())
 }
 
 /// A value of a skeleton-generated C type (a ring-buffer record, a map key

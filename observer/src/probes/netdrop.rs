@@ -8,7 +8,7 @@ use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{MapCore, MapHandle};
 
 use super::{
-    attach_all, percpu_entries, percpu_values, read, set_mode, with_fallback, Attached, LoadCfg,
+    attach_all, percpu_values, read, set_mode, size_percpu_map, with_fallback, Attached, LoadCfg,
 };
 
 skeleton!("netdrop");
@@ -31,8 +31,8 @@ pub struct Netdrop {
 /// (before 5.17): the kernel does not say, so neither do we.
 pub const UNKNOWN_REASON: &str = "unknown";
 
-/// NETDROP_REASON_UNKNOWN in netdrop.h.
-const REASON_UNKNOWN: u32 = u32::MAX;
+/// The reason value of those drops (netdrop.h).
+const REASON_UNKNOWN: u32 = types::netdrop_reason_special::NETDROP_REASON_UNKNOWN.0;
 
 pub fn load(cfg: LoadCfg) -> Result<Netdrop> {
     let k = cfg.kernel;
@@ -44,8 +44,7 @@ pub fn load(cfg: LoadCfg) -> Result<Netdrop> {
             ro.kg_kfree_skb_reason = k.kfree_skb_reason();
             ro.kg_kfree_skb_rx_sk = k.kfree_skb_rx_sk();
         }
-        let entries = percpu_entries(size_of::<u64>(), 4 << 20, 512, 8192);
-        open.maps.netdrop_counts.set_max_entries(entries)?;
+        size_percpu_map(&mut open.maps.netdrop_counts, 4 << 20, 512)?;
         set_mode(open.open_object_mut(), mode);
         let skel = open.load()?;
         let attached = attach_all(skel.object(), mode)?;

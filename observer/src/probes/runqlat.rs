@@ -7,7 +7,7 @@ use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{MapCore, MapHandle};
 
 use super::{
-    attach_all, percpu_entries, percpu_values, read, set_mode, with_fallback, Attached, LoadCfg,
+    attach_all, percpu_values, read, set_mode, size_percpu_map, with_fallback, Attached, LoadCfg,
     Mode,
 };
 
@@ -125,8 +125,7 @@ fn load_mode(cfg: LoadCfg, mode: Mode) -> Result<Runqlat> {
         m.runqlat_delay_base_pid
             .set_autocreate(mode == Mode::SchedInfo && !task)?;
         // 16 MiB of per-CPU histograms at most (304 B x CPUs per cgroup).
-        let entries = percpu_entries(size_of::<types::runqlat_hist>(), 16 << 20, 256, 4096);
-        open.maps.runqlat_hists.set_max_entries(entries)?;
+        size_percpu_map(&mut open.maps.runqlat_hists, 16 << 20, 256)?;
         set_mode(open.open_object_mut(), mode);
         let skel = open.load()?;
         let attached = attach_all(skel.object(), mode)?;
@@ -178,7 +177,7 @@ mod tests {
         let v: Vec<types::runqlat_hist> =
             [a, b].iter().map(|c| read(&bytes_of(c)).unwrap()).collect();
         let h = Hist::sum(&v);
-        assert_eq!(h.slots.len(), 37, "RUNQLAT_SLOTS");
+        assert_eq!(h.slots.len(), a.slots.len(), "every RUNQLAT_SLOTS slot");
         assert_eq!((h.slots[0], h.slots[36], h.sum_ns), (2, 7, 200));
         assert_eq!(h.count(), 9);
     }

@@ -7,7 +7,7 @@ use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{MapCore, MapHandle};
 
 use super::{
-    attach_all, percpu_entries, percpu_values, read, set_mode, with_fallback, Attached, LoadCfg,
+    attach_all, percpu_values, read, set_mode, size_percpu_map, with_fallback, Attached, LoadCfg,
 };
 
 skeleton!("tcp");
@@ -49,8 +49,7 @@ pub fn load(cfg: LoadCfg) -> Result<Tcp> {
             ro.kg_cgroup_v2 = cfg.cgroup_v2;
             ro.kg_tcp_retransmit_err = cfg.kernel.tcp_retransmit_err();
         }
-        let entries = percpu_entries(size_of::<types::tcp_counts>(), 4 << 20, 256, 4096);
-        open.maps.tcp_counts.set_max_entries(entries)?;
+        size_percpu_map(&mut open.maps.tcp_counts, 4 << 20, 256)?;
         set_mode(open.open_object_mut(), mode);
         let skel = open.load()?;
         let attached = attach_all(skel.object(), mode)?;
