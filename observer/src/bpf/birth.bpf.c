@@ -124,16 +124,15 @@ static __always_inline u32 tracked_flags(u32 tgid)
 	return t ? t->flags : 0;
 }
 
+/* Track @tgid, adding @flags to what it has. A full map just stops
+ * tracking new tgids. */
 static __always_inline void track(u32 tgid, u32 flags)
 {
-	struct birth_tracked *t = bpf_map_lookup_elem(&birth_tracked, &tgid);
-	struct birth_tracked v = { .flags = flags };
+	struct birth_tracked init = { .flags = flags };
+	struct birth_tracked *t = kg_lookup_or_init(&birth_tracked, &tgid, &init);
 
-	if (t) {
+	if (t)
 		t->flags |= flags;
-		return;
-	}
-	bpf_map_update_elem(&birth_tracked, &tgid, &v, BPF_NOEXIST);
 }
 
 #define PATH_KUBEPODS 1  /* a component mentions kubepods (kubelet layouts) */
