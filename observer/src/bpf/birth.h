@@ -53,26 +53,22 @@ enum birth_clone_flag {
 
 /* Syscall numbers of the build's target architecture: raw_tp/sys_enter sees
  * the number, not a name, and NS records carry it in `target`. */
-enum birth_syscall_nr {
 #if defined(__TARGET_ARCH_x86)
-	BIRTH_NR_WRITE = 1,
-	BIRTH_NR_PWRITE64 = 18,
-	BIRTH_NR_WRITEV = 20,
-	BIRTH_NR_CLONE = 56,
-	BIRTH_NR_UNSHARE = 272,
-	BIRTH_NR_SETNS = 308,
-	BIRTH_NR_CLONE3 = 435,
+#define BIRTH_NR(x86_64, arm64) (x86_64)
 #elif defined(__TARGET_ARCH_arm64)
-	BIRTH_NR_WRITE = 64,
-	BIRTH_NR_PWRITE64 = 68,
-	BIRTH_NR_WRITEV = 66,
-	BIRTH_NR_CLONE = 220,
-	BIRTH_NR_UNSHARE = 97,
-	BIRTH_NR_SETNS = 268,
-	BIRTH_NR_CLONE3 = 435,
+#define BIRTH_NR(x86_64, arm64) (arm64)
 #else
 #error "birth.h: syscall numbers for this architecture are missing"
 #endif
+
+enum birth_syscall_nr {
+	BIRTH_NR_WRITE = BIRTH_NR(1, 64),
+	BIRTH_NR_PWRITE64 = BIRTH_NR(18, 68),
+	BIRTH_NR_WRITEV = BIRTH_NR(20, 66),
+	BIRTH_NR_CLONE = BIRTH_NR(56, 220),
+	BIRTH_NR_UNSHARE = BIRTH_NR(272, 97),
+	BIRTH_NR_SETNS = BIRTH_NR(308, 268),
+	BIRTH_NR_CLONE3 = BIRTH_NR(435, 435),
 };
 
 /* Value of the birth_tracked map (key: tgid). */

@@ -47,16 +47,10 @@ static __always_inline struct birth_record *record(u32 kind)
 	struct birth_record *e;
 	struct task_struct *task;
 	u64 id = bpf_get_current_pid_tgid();
-	u32 zero = 0;
 
-	e = bpf_ringbuf_reserve(&birth_rb, sizeof(*e), 0);
-	if (!e) {
-		u64 *lost = bpf_map_lookup_elem(&birth_lost, &zero);
-
-		if (lost)
-			(*lost)++;
+	e = kg_ringbuf_reserve(&birth_rb, &birth_lost, sizeof(*e));
+	if (!e)
 		return NULL;
-	}
 	__builtin_memset(e, 0, sizeof(*e));
 	task = (struct task_struct *)bpf_get_current_task();
 	e->ts_ns = bpf_ktime_get_ns();

@@ -84,7 +84,7 @@ static __always_inline void on_sys_enter(struct pt_regs *regs, long nr)
 	u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct birth_tracked *t = bpf_map_lookup_elem(&birth_tracked, &tgid);
 	struct iovec iov = {};
-	u64 flags;
+	u64 flags = 0, ns_flags = KG_NS_FLAGS;
 
 	if (!t)
 		return;
@@ -96,32 +96,31 @@ static __always_inline void on_sys_enter(struct pt_regs *regs, long nr)
 		on_write((u32)PT_REGS_PARM1_CORE_SYSCALL(regs),
 			 (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs),
 			 PT_REGS_PARM3_CORE_SYSCALL(regs));
-		break;
+		return;
 	case BIRTH_NR_WRITEV:
 		/* The first iovec is enough for cgroup files (one value per write). */
 		bpf_probe_read_user(&iov, sizeof(iov), (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs));
 		on_write((u32)PT_REGS_PARM1_CORE_SYSCALL(regs), iov.iov_base, iov.iov_len);
-		break;
-	case BIRTH_NR_CLONE:
-		flags = PT_REGS_PARM1_CORE_SYSCALL(regs);
-		if ((t->flags & BIRTH_TRACK_FULL) && (flags & KG_NS_FLAGS_CLONE))
-			on_ns(nr, flags & KG_NS_FLAGS_CLONE);
-		break;
-	case BIRTH_NR_CLONE3:
-		flags = 0;
-		bpf_probe_read_user(&flags, sizeof(flags),
-				    (const void *)PT_REGS_PARM1_CORE_SYSCALL(regs));
-		if ((t->flags & BIRTH_TRACK_FULL) && (flags & KG_NS_FLAGS))
-			on_ns(nr, flags & KG_NS_FLAGS);
-		break;
-	case BIRTH_NR_UNSHARE:
-		flags = PT_REGS_PARM1_CORE_SYSCALL(regs);
-		if ((t->flags & BIRTH_TRACK_FULL) && (flags & KG_NS_FLAGS))
-			on_ns(nr, flags & KG_NS_FLAGS);
-		break;
+		return;
 	case BIRTH_NR_SETNS:
 		if (t->flags & BIRTH_TRACK_FULL)
 			on_ns(nr, PT_REGS_PARM2_CORE_SYSCALL(regs));
+		return;
+	case BIRTH_NR_CLONE:
+		flags = PT_REGS_PARM1_CORE_SYSCALL(regs);
+		ns_flags = KG_NS_FLAGS_CLONE;
 		break;
+	case BIRTH_NR_CLONE3:
+		bpf_probe_read_user(&flags, sizeof(flags),
+				    (const void *)PT_REGS_PARM1_CORE_SYSCALL(regs));
+		break;
+	case BIRTH_NR_UNSHARE:
+		flags = PT_REGS_PARM1_CORE_SYSCALL(regs);
+		break;
+	default:
+		return;
 	}
+	/* clone, clone3, unshare: the namespaces their flags create. */
+	if ((t->flags & BIRTH_TRACK_FULL) && (flags & ns_flags))
+		on_ns(nr, flags & ns_flags);
 }

@@ -8,7 +8,7 @@ use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Unit;
 
-use super::encode::{counters, gauges, one, Series};
+use super::encode::{family, one, Counter, Gauge, Series};
 use crate::state::State;
 
 pub(super) fn encode(s: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
@@ -21,8 +21,9 @@ pub(super) fn encode(s: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
         vec![("complete", "false".to_string())],
         st.incomplete as f64,
     );
-    counters(
+    family(
         enc,
+        Counter,
         "kernel_gossip_births",
         "Pod/container starts captured (windows closed), by whether the entrypoint exec was seen.",
         None,
@@ -55,15 +56,17 @@ pub(super) fn encode(s: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
         .lock()
         .map(|t| (t.open_windows(), t.dropped))
         .unwrap_or((0, 0));
-    gauges(
+    family(
         enc,
+        Gauge,
         "kernel_gossip_birth_windows_open",
         "Capture windows open now.",
         None,
         &one(open as f64),
     )?;
-    counters(
+    family(
         enc,
+        Counter,
         "kernel_gossip_births_dropped",
         "Births not captured because too many windows were open.",
         None,
@@ -74,8 +77,9 @@ pub(super) fn encode(s: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
         .birth
         .as_ref()
         .is_some_and(|b| b.syscalls_attached());
-    gauges(
+    family(
         enc,
+        Gauge,
         "kernel_gossip_birth_syscall_probe_attached",
         "1 while the raw_tp/sys_enter program is attached (only while a window is open or a runtime just started).",
         None,

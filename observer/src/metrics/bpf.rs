@@ -6,7 +6,7 @@ use std::fmt;
 use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::registry::Unit;
 
-use super::encode::{counters, Series};
+use super::encode::{family, Counter, Series};
 use crate::probes::stats;
 use crate::state::State;
 
@@ -25,8 +25,9 @@ pub(super) fn encode(s: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
     if let Some(b) = &p.birth {
         lost.insert(vec![("source", "birth".to_string())], b.lost() as f64);
     }
-    counters(
+    family(
         enc,
+        Counter,
         "kernel_gossip_events_lost",
         "Kernel events dropped because the ring buffer was full.",
         None,
@@ -53,22 +54,25 @@ pub(super) fn encode(s: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
             }
         }
     }
-    counters(
+    family(
         enc,
+        Counter,
         "kernel_gossip_bpf_program_runs",
         "BPF program invocations (BPF_ENABLE_STATS run_cnt).",
         None,
         &runs,
     )?;
-    counters(
+    family(
         enc,
+        Counter,
         "kernel_gossip_bpf_program_run",
         "Time spent in BPF programs (BPF_ENABLE_STATS run_time_ns).",
         Some(&Unit::Seconds),
         &run_secs,
     )?;
-    counters(
+    family(
         enc,
+        Counter,
         "kernel_gossip_bpf_program_recursion_misses",
         "Events a BPF program missed because it was already running on that CPU (interrupted by a softirq hitting the same tracepoint).",
         None,

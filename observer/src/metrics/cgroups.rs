@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 
 use prometheus_client::encoding::DescriptorEncoder;
 
-use super::encode::{counters, Series};
+use super::encode::{family, Counter, Series};
 use crate::state::State;
 
 pub(super) fn encode(s: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
@@ -18,8 +18,9 @@ pub(super) fn encode(s: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
         vec![("event", "removed".to_string())],
         s.cgroups_removed.load(Ordering::Relaxed) as f64,
     );
-    counters(
+    family(
         enc,
+        Counter,
         "kernel_gossip_cgroup_events",
         "cgroup directories created/removed (cpu and memory hierarchies).",
         None,

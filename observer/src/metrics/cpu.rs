@@ -6,7 +6,7 @@ use std::fmt;
 use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::registry::Unit;
 
-use super::encode::{add, counters, gauges, Series};
+use super::encode::{add, family, Counter, Gauge, Series};
 use crate::cpustat;
 use crate::host::Hierarchy;
 use crate::state::State;
@@ -43,36 +43,41 @@ pub(super) fn encode(s: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
             add(&mut limit, l, c);
         }
     }
-    counters(
+    family(
         enc,
+        Counter,
         "kernel_gossip_cpu_cfs_periods",
         "CFS bandwidth periods elapsed (cpu.stat nr_periods).",
         None,
         &periods,
     )?;
-    counters(
+    family(
         enc,
+        Counter,
         "kernel_gossip_cpu_cfs_throttled_periods",
         "CFS periods in which the cgroup was throttled (cpu.stat nr_throttled).",
         None,
         &throttled,
     )?;
-    counters(
+    family(
         enc,
+        Counter,
         "kernel_gossip_cpu_cfs_throttled",
         "Time the cgroup's tasks were throttled (cpu.stat throttled_time/throttled_usec).",
         Some(&Unit::Seconds),
         &throttled_s,
     )?;
-    counters(
+    family(
         enc,
+        Counter,
         "kernel_gossip_cpu_usage",
         "CPU time consumed (cpuacct.usage or cpu.stat usage_usec).",
         Some(&Unit::Seconds),
         &usage,
     )?;
-    gauges(
+    family(
         enc,
+        Gauge,
         "kernel_gossip_cpu_limit_cores",
         "CFS quota / period, in cores (absent when unlimited).",
         None,

@@ -4,7 +4,7 @@ use std::fmt;
 
 use prometheus_client::encoding::DescriptorEncoder;
 
-use super::encode::{add, counters, with, Series};
+use super::encode::{add, family, with, Counter, Series};
 use crate::state::State;
 
 pub(super) fn encode(s: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
@@ -16,5 +16,5 @@ pub(super) fn encode(s: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
         let l = s.labels(&s.netns_workload(d.netns));
         add(&mut agg, with(l, "reason", d.reason), d.count as f64);
     }
-    counters(enc, "kernel_gossip_packet_drops", "Packets dropped by the kernel, by drop reason (skb_drop_reason) and owning network namespace's workload.", None, &agg)
+    family(enc,Counter, "kernel_gossip_packet_drops", "Packets dropped by the kernel, by drop reason (skb_drop_reason) and owning network namespace's workload.", None, &agg)
 }

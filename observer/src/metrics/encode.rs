@@ -8,6 +8,7 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, MetricEncoder
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
+pub(super) use prometheus_client::metrics::MetricType::{Counter, Gauge};
 use prometheus_client::registry::Unit;
 
 use crate::labels::Labels;
@@ -31,34 +32,14 @@ pub(super) fn one(v: f64) -> Series {
     BTreeMap::from([(Vec::new(), v)])
 }
 
-pub(super) fn counters(
-    enc: &mut DescriptorEncoder,
-    name: &str,
-    help: &str,
-    unit: Option<&Unit>,
-    series: &Series,
-) -> fmt::Result {
-    family(enc, name, help, unit, MetricType::Counter, series)
-}
-
-pub(super) fn gauges(
-    enc: &mut DescriptorEncoder,
-    name: &str,
-    help: &str,
-    unit: Option<&Unit>,
-    series: &Series,
-) -> fmt::Result {
-    family(enc, name, help, unit, MetricType::Gauge, series)
-}
-
 /// One metric family of constant counters or gauges, one sample per label
 /// set; nothing at all when there is no sample.
-fn family(
+pub(super) fn family(
     enc: &mut DescriptorEncoder,
+    kind: MetricType,
     name: &str,
     help: &str,
     unit: Option<&Unit>,
-    kind: MetricType,
     series: &Series,
 ) -> fmt::Result {
     if series.is_empty() {

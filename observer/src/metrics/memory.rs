@@ -9,7 +9,7 @@ use std::path::Path;
 use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::registry::Unit;
 
-use super::encode::{add, counters, with, Series};
+use super::encode::{add, family, with, Counter, Series};
 use crate::cpustat;
 use crate::host::Hierarchy;
 use crate::state::State;
@@ -29,9 +29,10 @@ pub(super) fn encode(s: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
             add(&mut secs, l.clone(), st.total_ns as f64 / 1e9);
             add(&mut count, l, st.count as f64);
         }
-        counters(enc, "kernel_gossip_memcg_reclaim", "Time tasks spent in memcg direct reclaim (cgroup at its memory limit), by memory cgroup.", Some(&Unit::Seconds), &secs)?;
-        counters(
+        family(enc,Counter, "kernel_gossip_memcg_reclaim", "Time tasks spent in memcg direct reclaim (cgroup at its memory limit), by memory cgroup.", Some(&Unit::Seconds), &secs)?;
+        family(
             enc,
+            Counter,
             "kernel_gossip_memcg_reclaims",
             "memcg direct reclaim runs, by memory cgroup.",
             None,
@@ -47,7 +48,7 @@ pub(super) fn encode(s: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
                 add(&mut stall, with(l.clone(), "kind", kind), secs);
             }
         });
-        counters(enc, "kernel_gossip_memory_pressure_stall", "PSI memory stall time (some = at least one task stalled, full = all non-idle tasks stalled), per cgroup2 cgroup.", Some(&Unit::Seconds), &stall)?;
+        family(enc,Counter, "kernel_gossip_memory_pressure_stall", "PSI memory stall time (some = at least one task stalled, full = all non-idle tasks stalled), per cgroup2 cgroup.", Some(&Unit::Seconds), &stall)?;
     }
     Ok(())
 }

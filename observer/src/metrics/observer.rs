@@ -7,14 +7,15 @@ use std::sync::atomic::Ordering;
 use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::registry::Unit;
 
-use super::encode::{counters, gauges, one, Series};
+use super::encode::{family, one, Counter, Gauge, Series};
 use crate::host::Hierarchy;
 use crate::state::State;
 
 pub(super) fn encode(s: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
     let p = &s.probes;
-    gauges(
+    family(
         enc,
+        Gauge,
         "kernel_gossip_scrape_duration",
         "Duration of the previous /metrics scrape.",
         Some(&Unit::Seconds),
@@ -55,38 +56,43 @@ pub(super) fn encode(s: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
             s.births.lock().map(|t| t.pending()).unwrap_or(0),
         );
     }
-    gauges(
+    family(
         enc,
+        Gauge,
         "kernel_gossip_cache_entries",
         "Entries in the observer's attribution caches and BPF maps.",
         None,
         &caches,
     )?;
 
-    counters(
+    family(
         enc,
+        Counter,
         "kernel_gossip_events_published",
         "Events published on /events.",
         None,
         &one(s.hub.published.load(Ordering::Relaxed) as f64),
     )?;
-    counters(
+    family(
         enc,
+        Counter,
         "kernel_gossip_event_clients_dropped",
         "/events clients disconnected for falling behind.",
         None,
         &one(s.hub.clients_dropped.load(Ordering::Relaxed) as f64),
     )?;
-    gauges(
+    family(
         enc,
+        Gauge,
         "kernel_gossip_event_clients",
         "Connected /events clients.",
         None,
         &one(s.hub.live_clients() as f64),
     )?;
     let folded = s.labeler.lock().map(|l| l.folded_total).unwrap_or(0);
-    counters(
+    family(
         enc,
+        Counter,
         "kernel_gossip_workloads_folded",
         "Distinct workloads folded into the overflow label because of the cardinality cap.",
         None,
@@ -101,8 +107,9 @@ pub(super) fn encode(s: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
             if st.source.is_some() { 1.0 } else { 0.0 },
         );
     }
-    gauges(
+    family(
         enc,
+        Gauge,
         "kernel_gossip_signal_enabled",
         "1 when the signal is collected, with the mechanism serving it.",
         None,

@@ -5,7 +5,7 @@ use std::fmt;
 
 use prometheus_client::encoding::DescriptorEncoder;
 
-use super::encode::{counters, Series};
+use super::encode::{family, Counter, Series};
 use crate::state::State;
 
 pub(super) fn encode(s: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
@@ -14,8 +14,9 @@ pub(super) fn encode(s: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
         .lock()
         .map(|k| k.iter().map(|(l, v)| (l.clone(), *v as f64)).collect())
         .unwrap_or_default();
-    counters(
+    family(
         enc,
+        Counter,
         "kernel_gossip_oom_kills",
         "Tasks killed by the OOM killer, by the victim's memory cgroup.",
         None,

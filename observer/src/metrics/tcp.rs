@@ -4,7 +4,7 @@ use std::fmt;
 
 use prometheus_client::encoding::DescriptorEncoder;
 
-use super::encode::{add, counters, with, Series};
+use super::encode::{add, family, with, Counter, Series};
 use crate::state::State;
 
 pub(super) fn encode(s: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
@@ -26,15 +26,17 @@ pub(super) fn encode(s: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
             c.resets_received as f64,
         );
     }
-    counters(
+    family(
         enc,
+        Counter,
         "kernel_gossip_tcp_retransmits",
         "TCP segments retransmitted, by network namespace's workload.",
         None,
         &retrans,
     )?;
-    counters(
+    family(
         enc,
+        Counter,
         "kernel_gossip_tcp_resets",
         "TCP resets sent/received, by network namespace's workload.",
         None,

@@ -7,7 +7,7 @@ use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{MapCore, MapHandle};
 
 use super::{
-    attach_all, percpu_values, read, set_mode, size_percpu_map, with_fallback, Attached, LoadCfg,
+    attach_all, read_percpu_map, set_mode, size_percpu_map, total, with_fallback, Attached, LoadCfg,
 };
 
 skeleton!("memreclaim");
@@ -33,14 +33,12 @@ pub struct ReclaimStats {
 
 impl ReclaimStats {
     /// Sum of every CPU's `struct memreclaim_stats`.
-    fn sum(per_cpu: &[types::memreclaim_stats]) -> Self {
-        per_cpu
-            .iter()
-            .fold(ReclaimStats::default(), |a, s| ReclaimStats {
-                count: a.count.wrapping_add(s.count),
-                total_ns: a.total_ns.wrapping_add(s.total_ns),
-                nr_reclaimed: a.nr_reclaimed.wrapping_add(s.nr_reclaimed),
-            })
+    fn sum(v: &[types::memreclaim_stats]) -> Self {
+        ReclaimStats {
+            count: total(v, |s| s.count),
+            total_ns: total(v, |s| s.total_ns),
+            nr_reclaimed: total(v, |s| s.nr_reclaimed),
+        }
     }
 }
 
@@ -68,17 +66,10 @@ pub fn load(cfg: LoadCfg) -> Result<Memreclaim> {
 
 impl Memreclaim {
     pub fn read(&self) -> Vec<(u64, ReclaimStats)> {
-        let mut out = Vec::new();
-        for key in self.stats.keys() {
-            let Some(id) = read::<u64>(&key) else {
-                continue;
-            };
-            let Some(v) = percpu_values::<types::memreclaim_stats>(&self.stats, &key) else {
-                continue;
-            };
-            out.push((id, ReclaimStats::sum(&v)));
-        }
-        out
+        read_percpu_map::<u64, types::memreclaim_stats>(&self.stats)
+            .into_iter()
+            .map(|(id, v)| (id, ReclaimStats::sum(&v)))
+            .collect()
     }
 
     pub fn forget(&self, id: u64) {
@@ -93,25 +84,22 @@ impl Memreclaim {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probes::bytes_of;
+    use crate::probes::{bytes_of, read};
 
     #[test]
-    fn per_cpu_values_decode_and_sum_by_field() {
-        let cpu = |c, t, n| types::memreclaim_stats {
-            count: c,
-            total_ns: t,
-            nr_reclaimed: n,
+    fn stats_decode_through_the_generated_type() {
+        let s = types::memreclaim_stats {
+            count: 1,
+            total_ns: 2,
+            nr_reclaimed: 3,
         };
-        let v: Vec<types::memreclaim_stats> = [cpu(1, 2, 3), cpu(10, 20, 30)]
-            .iter()
-            .map(|c| read(&bytes_of(c)).unwrap())
-            .collect();
+        let cpu = read::<types::memreclaim_stats>(&bytes_of(&s)).unwrap();
         assert_eq!(
-            ReclaimStats::sum(&v),
+            ReclaimStats::sum(&[cpu]),
             ReclaimStats {
-                count: 11,
-                total_ns: 22,
-                nr_reclaimed: 33
+                count: 1,
+                total_ns: 2,
+                nr_reclaimed: 3
             }
         );
     }

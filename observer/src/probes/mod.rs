@@ -185,10 +185,28 @@ pub fn percpu_values<T: Plain + Default>(map: &MapHandle, key: &[u8]) -> Option<
     per_cpu.iter().map(|b| read(b)).collect()
 }
 
+/// Every entry of a per-CPU hash map: its key and each CPU's value, as the
+/// generated types. Entries removed while the map is read are skipped.
+pub fn read_percpu_map<K, V>(map: &MapHandle) -> Vec<(K, Vec<V>)>
+where
+    K: Plain + Default,
+    V: Plain + Default,
+{
+    map.keys()
+        .filter_map(|key| Some((read(&key)?, percpu_values(map, &key)?)))
+        .collect()
+}
+
+/// The sum over CPUs of one counter of a per-CPU value (wrapping, as the
+/// kernel's u64 counters do).
+pub fn total<T>(per_cpu: &[T], counter: impl Fn(&T) -> u64) -> u64 {
+    per_cpu.iter().map(counter).fold(0, u64::wrapping_add)
+}
+
 /// Sum of a one-element PERCPU_ARRAY counter (lost-event counters).
 pub fn percpu_counter(map: &MapHandle) -> u64 {
     percpu_values::<u64>(map, &0u32.to_ne_bytes())
-        .map(|v| v.into_iter().fold(0u64, u64::wrapping_add))
+        .map(|v| total(&v, |c| *c))
         .unwrap_or(0)
 }
 
@@ -211,4 +229,18 @@ pub fn bytes_of<T: Plain>(v: &T) -> Vec<u8> {
     // arrays whose padding libbpf-cargo spells out as named `__pad_*` fields,
     // so every byte of it is initialized.
     unsafe { plain::as_bytes(v) }.to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_need_the_whole_type_and_totals_wrap() {
+        let b = 7u64.to_ne_bytes();
+        assert_eq!(read::<u64>(&b), Some(7));
+        assert_eq!(read::<u64>(&b[..7]), None);
+        assert_eq!(total(&[u64::MAX, 2], |c| *c), 1);
+        assert_eq!(c_str(&[b'h' as i8, b'i' as i8, 0, b'x' as i8]), "hi");
+    }
 }

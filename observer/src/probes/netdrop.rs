@@ -8,7 +8,7 @@ use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{MapCore, MapHandle};
 
 use super::{
-    attach_all, percpu_values, read, set_mode, size_percpu_map, with_fallback, Attached, LoadCfg,
+    attach_all, read_percpu_map, set_mode, size_percpu_map, total, with_fallback, Attached, LoadCfg,
 };
 
 skeleton!("netdrop");
@@ -75,21 +75,14 @@ impl Netdrop {
     }
 
     pub fn read(&self) -> Vec<DropCount> {
-        let mut out = Vec::new();
-        for key in self.counts.keys() {
-            let Some(k) = read::<types::netdrop_key>(&key) else {
-                continue;
-            };
-            let Some(v) = percpu_values::<u64>(&self.counts, &key) else {
-                continue;
-            };
-            out.push(DropCount {
+        read_percpu_map::<types::netdrop_key, u64>(&self.counts)
+            .into_iter()
+            .map(|(k, v)| DropCount {
                 netns: k.netns,
                 reason: self.reason_name(k.reason),
-                count: v.into_iter().fold(0, u64::wrapping_add),
-            });
-        }
-        out
+                count: total(&v, |c| *c),
+            })
+            .collect()
     }
 
     pub fn len(&self) -> usize {
@@ -100,7 +93,7 @@ impl Netdrop {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probes::bytes_of;
+    use crate::probes::{bytes_of, read};
 
     #[test]
     fn key_decodes_through_the_generated_type() {

@@ -119,23 +119,20 @@ mod tests {
             comm,
         };
         let b = bytes_of(&ev);
-        assert_eq!(
-            decode(&b),
-            Some(OomRecord {
-                ts_ns: 1,
-                memcg_id: 2,
-                cpu_cgroup_id: 3,
-                anon_rss_bytes: 4,
-                file_rss_bytes: 5,
-                shmem_rss_bytes: 6,
-                total_vm_bytes: 7,
-                pid: 1234,
-                tgid: 1230,
-                oom_score_adj: -1000,
-                uid: 65534,
-                comm: "hog".into(),
-            })
+        let r = decode(&b).unwrap();
+        let sizes = (
+            r.anon_rss_bytes,
+            r.file_rss_bytes,
+            r.shmem_rss_bytes,
+            r.total_vm_bytes,
         );
+        assert_eq!((r.ts_ns, r.memcg_id, r.cpu_cgroup_id), (1, 2, 3));
+        assert_eq!(sizes, (4, 5, 6, 7));
+        assert_eq!(
+            (r.pid, r.tgid, r.oom_score_adj, r.uid),
+            (1234, 1230, -1000, 65534)
+        );
+        assert_eq!(r.comm, "hog");
         assert_eq!(decode(&b[..b.len() - 1]), None);
     }
 }

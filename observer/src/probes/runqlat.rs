@@ -7,8 +7,8 @@ use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{MapCore, MapHandle};
 
 use super::{
-    attach_all, percpu_values, read, set_mode, size_percpu_map, with_fallback, Attached, LoadCfg,
-    Mode,
+    attach_all, read_percpu_map, set_mode, size_percpu_map, total, with_fallback, Attached,
+    LoadCfg, Mode,
 };
 
 skeleton!("runqlat");
@@ -34,17 +34,11 @@ pub struct Hist {
 
 impl Hist {
     /// Sum of every CPU's `struct runqlat_hist` (RUNQLAT_SLOTS slots).
-    fn sum(per_cpu: &[types::runqlat_hist]) -> Self {
-        let mut acc = types::runqlat_hist::default();
-        for c in per_cpu {
-            for (a, b) in acc.slots.iter_mut().zip(c.slots) {
-                *a = a.wrapping_add(b);
-            }
-            acc.sum_ns = acc.sum_ns.wrapping_add(c.sum_ns);
-        }
+    fn sum(v: &[types::runqlat_hist]) -> Self {
+        let slots = types::runqlat_hist::default().slots.len();
         Hist {
-            slots: acc.slots.to_vec(),
-            sum_ns: acc.sum_ns,
+            slots: (0..slots).map(|i| total(v, |h| h.slots[i])).collect(),
+            sum_ns: total(v, |h| h.sum_ns),
         }
     }
 
@@ -137,17 +131,10 @@ fn load_mode(cfg: LoadCfg, mode: Mode) -> Result<Runqlat> {
 impl Runqlat {
     /// (cgroup id, histogram) for every cgroup seen.
     pub fn read(&self) -> Vec<(u64, Hist)> {
-        let mut out = Vec::new();
-        for key in self.hists.keys() {
-            let Some(id) = read::<u64>(&key) else {
-                continue;
-            };
-            let Some(v) = percpu_values::<types::runqlat_hist>(&self.hists, &key) else {
-                continue;
-            };
-            out.push((id, Hist::sum(&v)));
-        }
-        out
+        read_percpu_map::<u64, types::runqlat_hist>(&self.hists)
+            .into_iter()
+            .map(|(id, v)| (id, Hist::sum(&v)))
+            .collect()
     }
 
     /// Forget a removed cgroup so the LRU map holds live ones.
@@ -164,7 +151,7 @@ impl Runqlat {
 mod tests {
     use super::*;
 
-    use crate::probes::bytes_of;
+    use crate::probes::{bytes_of, read};
 
     #[test]
     fn per_cpu_histograms_decode_and_sum_by_slot() {

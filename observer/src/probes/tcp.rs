@@ -7,7 +7,7 @@ use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{MapCore, MapHandle};
 
 use super::{
-    attach_all, percpu_values, read, set_mode, size_percpu_map, with_fallback, Attached, LoadCfg,
+    attach_all, read_percpu_map, set_mode, size_percpu_map, total, with_fallback, Attached, LoadCfg,
 };
 
 skeleton!("tcp");
@@ -32,12 +32,12 @@ pub struct TcpCounts {
 
 impl TcpCounts {
     /// Sum of every CPU's `struct tcp_counts`.
-    fn sum(per_cpu: &[types::tcp_counts]) -> Self {
-        per_cpu.iter().fold(TcpCounts::default(), |a, c| TcpCounts {
-            retransmits: a.retransmits.wrapping_add(c.retransmits),
-            resets_sent: a.resets_sent.wrapping_add(c.resets_sent),
-            resets_received: a.resets_received.wrapping_add(c.resets_received),
-        })
+    fn sum(v: &[types::tcp_counts]) -> Self {
+        TcpCounts {
+            retransmits: total(v, |c| c.retransmits),
+            resets_sent: total(v, |c| c.resets_sent),
+            resets_received: total(v, |c| c.resets_received),
+        }
     }
 }
 
@@ -63,17 +63,10 @@ pub fn load(cfg: LoadCfg) -> Result<Tcp> {
 impl Tcp {
     /// (netns inode, counters) for every namespace seen.
     pub fn read(&self) -> Vec<(u32, TcpCounts)> {
-        let mut out = Vec::new();
-        for key in self.counts.keys() {
-            let Some(netns) = read::<u32>(&key) else {
-                continue;
-            };
-            let Some(v) = percpu_values::<types::tcp_counts>(&self.counts, &key) else {
-                continue;
-            };
-            out.push((netns, TcpCounts::sum(&v)));
-        }
-        out
+        read_percpu_map::<u32, types::tcp_counts>(&self.counts)
+            .into_iter()
+            .map(|(netns, v)| (netns, TcpCounts::sum(&v)))
+            .collect()
     }
 
     pub fn len(&self) -> usize {
@@ -84,26 +77,20 @@ impl Tcp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probes::bytes_of;
+    use crate::probes::{bytes_of, read};
 
     #[test]
-    fn per_cpu_values_decode_and_sum_by_field() {
-        let cpu = |r, s, x| types::tcp_counts {
-            retransmits: r,
-            resets_sent: s,
-            resets_received: x,
+    fn counts_decode_through_the_generated_type_and_sum_per_field() {
+        let c = types::tcp_counts {
+            retransmits: 1,
+            resets_sent: 2,
+            resets_received: 3,
         };
-        let v: Vec<types::tcp_counts> = [cpu(1, 2, 3), cpu(10, 20, 30)]
-            .iter()
-            .map(|c| read(&bytes_of(c)).unwrap())
-            .collect();
+        let cpu = read::<types::tcp_counts>(&bytes_of(&c)).unwrap();
+        let sum = TcpCounts::sum(&[cpu, cpu]);
         assert_eq!(
-            TcpCounts::sum(&v),
-            TcpCounts {
-                retransmits: 11,
-                resets_sent: 22,
-                resets_received: 33
-            }
+            (sum.retransmits, sum.resets_sent, sum.resets_received),
+            (2, 4, 6)
         );
     }
 }
