@@ -90,10 +90,10 @@ static __always_inline void on_sys_enter(struct pt_regs *regs, long nr)
 		return;
 	if (t->flags & BIRTH_TRACK_FULL)
 		__sync_fetch_and_add(&t->syscalls, 1);
-	/* One on_ns call per case, as on main, not one shared tail: a build with
-	 * the shared tail (on_ns inlined once, flags and mask both unknown to
-	 * the verifier) locked up runc in the 6.1 guest of the kernel matrix
-	 * (2026-12-06); this shape passes there. */
+	/* One on_ns call per case, not one shared tail for clone, clone3 and
+	 * unshare: a build with the shared tail (on_ns inlined once, flags and
+	 * mask both unknown to the verifier) locked up runc in the 6.1 guest of
+	 * the kernel matrix (2026-12-06), where this shape passes. */
 	switch (nr) {
 	case BIRTH_NR_WRITE:
 	case BIRTH_NR_PWRITE64:
