@@ -20,17 +20,12 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pod, throttled } from "../src/local/scenes/pods.ts";
 import type { RunningOperator } from "../src/operator/operator.ts";
-import {
-  eventually,
-  listWhispers,
-  startTestOperator,
-  testConfig,
-} from "../src/operator/testing.ts";
+import { eventually, listWhispers, startTestOperator, testConfig } from "./support/operator.ts";
 import type { KernelWhisper } from "../src/shared/model/kernel-whisper.ts";
 import { parseQuantity } from "../src/operator/engine/quantity.ts";
-import { startNode, podCgroupDirs, type TestNode } from "./env/node.ts";
-import { nodejsImage } from "./env/node/images.ts";
-import { startObserver, type Observer } from "./env/observer.ts";
+import { startNode, podCgroupDirs, type TestNode } from "../src/local/runtime/node.ts";
+import { nodejsImage } from "../src/local/runtime/node/images.ts";
+import { startObserver, type Observer } from "../src/local/runtime/observer.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "./env/test-cluster.ts";
 
 const isRoot = process.getuid?.() === 0;
