@@ -26,6 +26,8 @@ APT_PACKAGES=(
   python3-venv
   # the terminal CLI's test runs `kernel-gossip watch` in a real terminal
   tmux
+  # Debian base images for the container engine test (tests/compose-engine.test.ts)
+  debootstrap
 )
 
 step() { printf '\n==> %s\n' "$*" >&2; }
@@ -94,7 +96,7 @@ go_build() {
   local start=$SECONDS
   (
     cd "$dir"
-    GOFLAGS=-mod=mod go build -trimpath -ldflags "$(ldflags_for "$name")" -o "$tmp/" "$@" 2>&1 &
+    GOFLAGS=-mod=mod go build -trimpath -tags "$(tags_for "$name")" -ldflags "$(ldflags_for "$name")" -o "$tmp/" "$@" 2>&1 &
     pid=$!
     # Go prints nothing while compiling; show that we are alive every 30s.
     while kill -0 "$pid" 2>/dev/null; do
@@ -115,7 +117,20 @@ ldflags_for() {
     local minor=${rest%%.*} pkg=k8s.io/component-base/version
     echo "-s -w -X $pkg.gitVersion=v$KUBE_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
     ;;
+  dockerd)
+    # The version the daemon reports (GET /version); compose reads it.
+    echo "-s -w -X github.com/docker/docker/dockerversion.Version=$DOCKER_VERSION"
+    ;;
   *) echo "-s -w" ;;
+  esac
+}
+
+# Build tags: the daemon without the btrfs and zfs storage drivers (btrfs needs
+# C headers Debian does not install here; overlay2 is what runs).
+tags_for() {
+  case $1 in
+  dockerd) echo "netgo osusergo exclude_graphdriver_btrfs exclude_graphdriver_zfs" ;;
+  *) echo "" ;;
   esac
 }
 
@@ -152,9 +167,10 @@ python_tools() {
 
 # `go install` of an upstream command at a pinned version (its go.mod needs no
 # wrapper) into a cache dir, with the same temp-dir-then-rename publish as go_build.
-#   go_install NAME DEST PACKAGE@VERSION [LDFLAGS]
+# BINARY renames the installed command (go install names it after its package dir).
+#   go_install NAME DEST PACKAGE@VERSION [LDFLAGS] [BINARY]
 go_install() {
-  local name=$1 dest=$2 pkg=$3 ldflags=${4:-"-s -w"}
+  local name=$1 dest=$2 pkg=$3 ldflags=${4:-"-s -w"} binary=${5:-}
   if [ -f "$dest/.complete" ]; then
     step "$name: cached at $dest"
     return
@@ -172,6 +188,10 @@ go_install() {
     done
     wait "$pid"
   ) || { rm -rf "$tmp"; die "$name: go install $pkg"; }
+  if [ -n "$binary" ]; then
+    local built=${pkg%@*}
+    mv "$tmp/${built##*/}" "$tmp/$binary" || { rm -rf "$tmp"; die "$name: no ${built##*/} built"; }
+  fi
   touch "$tmp/.complete"
   rm -rf "$dest" && mv "$tmp" "$dest"
   step "$name: built in $((SECONDS - start))s"
@@ -192,6 +212,12 @@ main() {
     "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION"
   # vegeta drives bench/gateway at a constant rate (ADR 0055; about 10 s to build).
   go_install vegeta "$(vegeta_dir)" "github.com/tsenart/vegeta/v12@v$VEGETA_VERSION"
+  # The container engine of tests/compose-engine.test.ts (ADR 0070): Docker Engine's
+  # daemon and port proxy from its wrapper module, the compose CLI plugin.
+  go_build dockerd "$ROOT/tests/env/dockerd-build" "$(dockerd_dir)" \
+    github.com/docker/docker/cmd/dockerd github.com/docker/docker/cmd/docker-proxy
+  go_install compose "$(compose_dir)" "github.com/docker/compose/v5/cmd@v$COMPOSE_VERSION" \
+    "-s -w -X github.com/docker/compose/v5/internal.Version=v$COMPOSE_VERSION" docker-compose
   step "setup complete: etcd $(etcd_dir)/etcd, kube-apiserver and kubectl in $(kube_dir), kubelet in $(kubelet_dir)"
 }
 
