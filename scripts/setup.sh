@@ -26,8 +26,9 @@ APT_PACKAGES=(
   python3-venv
   # the terminal CLI's test runs `kernel-gossip watch` in a real terminal
   tmux
-  # Debian base images for the container engine test (tests/compose-engine.test.ts)
-  debootstrap
+  # the container engine test (tests/compose-engine.test.ts): Debian base images, and
+  # nft to drop the packet-filter tables the engine created once they are empty again
+  debootstrap nftables
 )
 
 step() { printf '\n==> %s\n' "$*" >&2; }
@@ -105,6 +106,8 @@ go_build() {
     done
     wait "$pid"
   ) || { rm -rf "$tmp"; die "$name: go build in $dir"; }
+  # compose's main package is .../cmd: the CLI plugin must be called docker-compose.
+  if [ "$name" = compose ]; then mv "$tmp/cmd" "$tmp/docker-compose"; fi
   touch "$tmp/.complete"
   rm -rf "$dest" && mv "$tmp" "$dest"
   step "$name: built in $((SECONDS - start))s"
@@ -117,6 +120,7 @@ ldflags_for() {
     local minor=${rest%%.*} pkg=k8s.io/component-base/version
     echo "-s -w -X $pkg.gitVersion=v$KUBE_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
     ;;
+  compose) echo "-s -w -X github.com/docker/compose/v5/internal.Version=v$COMPOSE_VERSION" ;;
   dockerd)
     # The version the daemon reports (GET /version); compose reads it.
     echo "-s -w -X github.com/docker/docker/dockerversion.Version=$DOCKER_VERSION"
@@ -167,10 +171,9 @@ python_tools() {
 
 # `go install` of an upstream command at a pinned version (its go.mod needs no
 # wrapper) into a cache dir, with the same temp-dir-then-rename publish as go_build.
-# BINARY renames the installed command (go install names it after its package dir).
-#   go_install NAME DEST PACKAGE@VERSION [LDFLAGS] [BINARY]
+#   go_install NAME DEST PACKAGE@VERSION [LDFLAGS]
 go_install() {
-  local name=$1 dest=$2 pkg=$3 ldflags=${4:-"-s -w"} binary=${5:-}
+  local name=$1 dest=$2 pkg=$3 ldflags=${4:-"-s -w"}
   if [ -f "$dest/.complete" ]; then
     step "$name: cached at $dest"
     return
@@ -188,10 +191,6 @@ go_install() {
     done
     wait "$pid"
   ) || { rm -rf "$tmp"; die "$name: go install $pkg"; }
-  if [ -n "$binary" ]; then
-    local built=${pkg%@*}
-    mv "$tmp/${built##*/}" "$tmp/$binary" || { rm -rf "$tmp"; die "$name: no ${built##*/} built"; }
-  fi
   touch "$tmp/.complete"
   rm -rf "$dest" && mv "$tmp" "$dest"
   step "$name: built in $((SECONDS - start))s"
@@ -216,8 +215,7 @@ main() {
   # daemon and port proxy from its wrapper module, the compose CLI plugin.
   go_build dockerd "$ROOT/tests/env/dockerd-build" "$(dockerd_dir)" \
     github.com/docker/docker/cmd/dockerd github.com/docker/docker/cmd/docker-proxy
-  go_install compose "$(compose_dir)" "github.com/docker/compose/v5/cmd@v$COMPOSE_VERSION" \
-    "-s -w -X github.com/docker/compose/v5/internal.Version=v$COMPOSE_VERSION" docker-compose
+  go_build compose "$ROOT/tests/env/compose-build" "$(compose_dir)" github.com/docker/compose/v5/cmd
   step "setup complete: etcd $(etcd_dir)/etcd, kube-apiserver and kubectl in $(kube_dir), kubelet in $(kubelet_dir)"
 }
 

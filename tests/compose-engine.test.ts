@@ -22,6 +22,7 @@
 import assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, test, type TestContext } from "node:test";
 import { promisify } from "node:util";
@@ -218,6 +219,15 @@ test("compose up: every healthcheck turns healthy, the crds job completes", opts
   if (!need(t, built, "the images were not built")) return;
   assert.ok(stack);
   const s = stack;
+  // The shipped ports are fixed (127.0.0.1 only): name whoever holds one already.
+  const busy: string[] = [];
+  for (const svc of SERVICES) {
+    for (const p of shipped.services[svc]?.ports ?? []) {
+      const port = Number(p.split(":")[1]);
+      if (!(await portFree(port))) busy.push(`${svc} ${String(port)}: ${await holder(port)}`);
+    }
+  }
+  assert.deepEqual(busy, [], "ports docker-compose.yaml publishes are in use on this machine");
   await timed("compose up to healthy", async () => {
     const r = await s.compose(["up", "--detach", "--no-build"], { timeoutMs: 600_000 });
     up = true;
@@ -742,6 +752,18 @@ test(
     for (const f of figures) t.diagnostic(f);
   },
 );
+
+const portFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const srv = createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
+
+const holder = async (port: number) =>
+  (
+    await run("ss", ["-Hltnp", `sport = :${String(port)}`]).catch(() => ({ stdout: "?" }))
+  ).stdout.trim();
 
 async function kubectl(kubeconfig: string, args: string[]): Promise<string> {
   const { stdout } = await run(kubeBinaries().kubectl, ["--kubeconfig", kubeconfig, ...args], {

@@ -111,7 +111,10 @@ export function engineBinaries(): EngineBinaries {
     CACHE,
     `dockerd-${dockerVersion}-${moduleHash(join(REPO_ROOT, "tests/env/dockerd-build"))}`,
   );
-  const composeDir = join(CACHE, `compose-${composeVersion}`);
+  const composeDir = join(
+    CACHE,
+    `compose-${composeVersion}-${moduleHash(join(REPO_ROOT, "tests/env/compose-build"))}`,
+  );
   for (const dir of [dockerdDir, composeDir]) {
     if (!existsSync(join(dir, ".complete"))) {
       throw new Error(`container engine binaries missing at ${dir}: run scripts/setup.sh first`);

@@ -232,10 +232,19 @@ export async function startEngine(opts: { log?: (l: string) => void } = {}): Pro
       const left = await removeCgroupTree(`/${CGROUP_PARENT}`);
       failed.push(...left.map((d) => `cgroup not removable: ${d}`));
     }
-    // containerd 1.6 keeps shim sockets in /run/containerd/s whatever its state dir is.
-    if (!before.globalPaths.includes("/run/containerd")) {
-      for (const d of ["/run/containerd/s", "/run/containerd"])
-        await rmdir(d).catch(() => undefined);
+    // containerd 1.6 keeps shim sockets in /run/containerd/s, and dockerd makes
+    // /run/docker/plugins, whatever their configured directories: rmdir only, so
+    // anything another user put there stays.
+    for (const [top, dirs] of [
+      ["/run/containerd", ["/run/containerd/s", "/run/containerd"]],
+      ["/run/docker", ["/run/docker/plugins", "/run/docker"]],
+    ] as const) {
+      if (before.globalPaths.includes(top)) continue;
+      for (const d of dirs)
+        await rmdir(d).then(
+          () => cleaned.push(`removed ${d}`),
+          () => undefined,
+        );
     }
     await rm(EXEC_ROOT, { recursive: true, force: true });
     const after = await engineSnapshot([EXEC_ROOT, DATA_ROOT], CGROUP_PARENT);

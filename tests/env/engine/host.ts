@@ -152,8 +152,24 @@ export async function restoreFilter(
         await tryRun(["-t", table, "-P", c, policy]);
     }
   }
+  // With iptables-nft a table exists only once someone adds to it: a table the engine
+  // brought into being goes again once it is empty (iptables has no command for that).
+  const now = await save(`${cmd}-save`);
+  for (const [table, t] of Object.entries(now)) {
+    if (table in before || t.rules.length || !(await nftBacked(cmd))) continue;
+    await run("nft", ["delete", "table", family === "ipv4" ? "ip" : "ip6", table]).catch(
+      (err: unknown) => {
+        failed.push(
+          `nft delete table ${table}: ${(err as { stderr?: string }).stderr ?? String(err)}`,
+        );
+      },
+    );
+  }
   return failed;
 }
+
+const nftBacked = async (cmd: string) =>
+  (await run(cmd, ["--version"]).catch(() => ({ stdout: "" }))).stdout.includes("nf_tables");
 
 /** Host differences between two snapshots (empty when the engine left the host as it was). */
 export function diffEngineSnapshots(

@@ -93,7 +93,7 @@ async function sh(
 }
 
 /** A Debian rootfs made by debootstrap, cached as a tarball; apt left without sources. */
-async function debootstrapTar(name: string, include: string[]): Promise<string> {
+export async function debootstrapTar(name: string, include: string[]): Promise<string> {
   const key = sha(SUITE, MIRROR, include.join(","));
   const tar = join(CACHE, `${name}-${SUITE}-${key}.tar`);
   if (existsSync(tar)) return tar;
