@@ -127,9 +127,9 @@ const http = async (url: string, init: RequestInit = {}) => {
   return { status: r.status, text: await r.text() };
 };
 
-async function compose(args: string[], timeoutMs?: number) {
+async function compose(args: string[], timeoutMs?: number, files?: string[]) {
   assert.ok(stack);
-  const r = await stack.compose(args, { timeoutMs });
+  const r = await stack.compose(args, { timeoutMs, files });
   assert.equal(r.code, 0, `docker compose ${args.join(" ")}:\n${r.stderr.slice(-4000)}`);
   return r.stdout;
 }
@@ -308,10 +308,7 @@ test(
     assert.equal(field("NoNewPrivs"), "1");
     assert.equal(field("Seccomp"), "0", "seccomp=unconfined");
     // Its programs, attributed to its pid by the kernel (bpftool reads the owning tasks).
-    const { stdout } = await run("bpftool", ["prog", "show", "--json"], { maxBuffer: 64 << 20 });
-    const progs = (
-      JSON.parse(stdout) as { id: number; type: string; name?: string; pids?: { pid: number }[] }[]
-    ).filter((p) => p.pids?.some((x) => x.pid === c.State.Pid));
+    const progs = await programsOf(c.State.Pid);
     observerProgs = progs.map((p) => p.id);
     t.diagnostic(
       `observer pid ${String(c.State.Pid)}: ${String(progs.length)} programs (${[...new Set(progs.map((p) => p.type))].join(", ")})`,
@@ -672,6 +669,59 @@ test(
   },
 );
 
+const FALLBACK = "docker-compose.docker-20.10.yaml";
+
+test(
+  `Docker 20.10 fallback (${FALLBACK}): the observer with CAP_SYS_ADMIN instead of CAP_BPF + CAP_PERFMON loads its programs`,
+  opts(3),
+  async (t) => {
+    if (!need(t, up, "the stack is not up")) return;
+    assert.ok(stack);
+    // Compose's own merge: only the observer's cap_add differs.
+    type Config = { services: Record<string, Record<string, unknown>> };
+    const plain = JSON.parse(await compose(["config", "--format", "json"])) as Config;
+    const merged = JSON.parse(
+      await compose(["config", "--format", "json"], undefined, [FALLBACK]),
+    ) as Config;
+    assert.deepEqual(merged.services.observer?.cap_add, ["SYS_ADMIN"]);
+    const withoutCaps = (c: Config) => ({
+      ...c,
+      services: { ...c.services, observer: { ...c.services.observer, cap_add: undefined } },
+    });
+    assert.deepEqual(
+      withoutCaps(merged),
+      withoutCaps(plain),
+      `${FALLBACK} changes more than the observer's capabilities`,
+    );
+    await compose(["up", "--detach", "--no-deps", "--force-recreate", "observer"], 300_000, [
+      FALLBACK,
+    ]);
+    const pid = await until(
+      "the fallback observer healthy",
+      120_000,
+      async () => {
+        const p = (await stack?.ps())?.find((e) => e.Service === "observer");
+        if (p?.Health !== "healthy") return undefined;
+        return (await eng().api.get<{ State: { Pid: number } }>(`/containers/${p.ID}/json`)).State
+          .Pid;
+      },
+      ["observer"],
+    );
+    const status = readFileSync(`/proc/${String(pid)}/status`, "utf8");
+    const capEff = /^CapEff:\s*(\S+)/m.exec(status)?.[1];
+    assert.equal(capEff, (1n << 21n).toString(16).padStart(16, "0"), "CAP_SYS_ADMIN (21) only");
+    const progs = await programsOf(pid);
+    observerProgs.push(...progs.map((p) => p.id));
+    t.diagnostic(
+      `fallback observer pid ${String(pid)}: ${String(progs.length)} programs with CAP_SYS_ADMIN only`,
+    );
+    assert.ok(
+      progs.length >= 5,
+      `${String(progs.length)} programs\n${await stack.describe("observer")}`,
+    );
+  },
+);
+
 test(
   "docker compose down leaves nothing behind; the engine stops and the host is as before",
   opts(5),
@@ -752,6 +802,14 @@ test(
     for (const f of figures) t.diagnostic(f);
   },
 );
+
+/** BPF programs the kernel attributes to `pid` (bpftool reads the owning tasks). */
+async function programsOf(pid: number): Promise<{ id: number; type: string }[]> {
+  const { stdout } = await run("bpftool", ["prog", "show", "--json"], { maxBuffer: 64 << 20 });
+  return (JSON.parse(stdout) as { id: number; type: string; pids?: { pid: number }[] }[]).filter(
+    (p) => p.pids?.some((x) => x.pid === pid),
+  );
+}
 
 const portFree = (port: number) =>
   new Promise<boolean>((resolve) => {

@@ -28,8 +28,11 @@ export interface PsEntry {
 }
 
 export interface Stack {
-  /** `docker compose -f docker-compose.yaml -f <override> <args>`; never throws on exit code. */
-  compose: (args: string[], opts?: { timeoutMs?: number }) => Promise<RunResult>;
+  /**
+   * `docker compose -f docker-compose.yaml [-f <files>…] -f <override> <args>`; never
+   * throws on the exit code.
+   */
+  compose: (args: string[], opts?: { timeoutMs?: number; files?: string[] }) => Promise<RunResult>;
   ps: () => Promise<PsEntry[]>;
   /** "service X (container, state, health, exit code)" and its last log lines, for failure messages. */
   describe: (service: string, lines?: number) => Promise<string>;
@@ -52,9 +55,13 @@ export async function composeStack(
     DOCKER_HOST: engine.host,
     DOCKER_CONFIG: config,
   };
-  const compose = (args: string[], opts: { timeoutMs?: number } = {}) =>
+  const compose = (args: string[], opts: { timeoutMs?: number; files?: string[] } = {}) =>
     new Promise<RunResult>((resolve) => {
-      const child = spawn(bin, ["-f", "docker-compose.yaml", "-f", OVERRIDE, ...args], {
+      const files = ["docker-compose.yaml", ...(opts.files ?? []), OVERRIDE].flatMap((f) => [
+        "-f",
+        f,
+      ]);
+      const child = spawn(bin, [...files, ...args], {
         cwd: REPO_ROOT,
         env,
         stdio: ["ignore", "pipe", "pipe"],
