@@ -326,3 +326,34 @@ test("operator and gateway reach the k3s API through the kubeconfig the crds job
   for (const c of ["operator", "gateway"]) assert.ok(svc(c).volumes?.includes("kube:/kube:ro"));
   assert.equal(svc("operator").depends_on?.crds?.condition, "service_completed_successfully");
 });
+
+test("Docker 20.10 (refuses cap names BPF/PERFMON): a fallback file swaps only the observer's capabilities for SYS_ADMIN, and the README says which engines are supported", () => {
+  const file = join(REPO_ROOT, "docker-compose.docker-20.10.yaml");
+  assert.ok(existsSync(file), "no fallback for Docker 20.10");
+  // `!override` (Compose ≥ 2.24.5) replaces the list instead of merging into it.
+  const overridden: string[] = [];
+  const fallback = parse(readFileSync(file, "utf8"), {
+    customTags: [
+      {
+        tag: "!override",
+        collection: "seq",
+        resolve: (seq) => {
+          overridden.push("seq");
+          return seq;
+        },
+      },
+    ],
+  }) as { services: Record<string, Record<string, unknown>> };
+  assert.deepEqual(Object.keys(fallback.services), ["observer"]);
+  assert.deepEqual(Object.keys(fallback.services.observer ?? {}), ["cap_add"]);
+  assert.deepEqual(fallback.services.observer?.cap_add, ["SYS_ADMIN"]);
+  assert.equal(
+    overridden.length,
+    1,
+    "cap_add must be !override, or Compose merges it with BPF, PERFMON",
+  );
+  const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+  assert.match(readme, /Docker Engine 23\.0 or later/);
+  assert.match(readme, /docker-compose\.docker-20\.10\.yaml/);
+  assert.match(readme, /unknown capability: "?CAP_BPF/);
+});

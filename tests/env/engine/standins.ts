@@ -115,6 +115,7 @@ export async function debootstrapTar(name: string, include: string[]): Promise<s
       "# kernel-gossip stand-in: no archive is reachable inside the test engine\n",
     );
     await rm(join(dir, "etc/apt/sources.list.d"), { recursive: true, force: true });
+    await chmod(dir, 0o755);
     const partial = `${tar}.partial.${String(process.pid)}`;
     await sh("tar", ["--numeric-owner", "-C", dir, "-cf", partial, "."]);
     await rename(partial, tar);
@@ -142,10 +143,14 @@ async function importDir(
   });
   let err = "";
   tar.stderr.on("data", (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<number | null>((r) => tar.once("close", r));
   const r = await api.call("POST", `/images/create?${q.toString()}`, tar.stdout);
+  const code = await exited;
   const errors = streamErrors(r.text);
-  if (r.status !== 200 || errors.length || tar.exitCode) {
-    throw new Error(`importing ${ref}: ${String(r.status)} ${errors.join("; ")} ${err}`);
+  if (r.status !== 200 || errors.length || code !== 0) {
+    throw new Error(
+      `importing ${ref}: ${String(r.status)} ${errors.length ? errors.join("; ") : r.text} ${err}`,
+    );
   }
 }
 
@@ -205,6 +210,8 @@ async function build(api: EngineApi, spec: Spec): Promise<{ ref: string; seconds
   const root = await mkdtemp(join(tmpdir(), `kg-standin-${spec.name}-`));
   try {
     await sh("tar", ["--numeric-owner", "-C", root, "-xf", baseTar]);
+    // The image's / is this directory: mkdtemp made it 0700, which no non-root user could traverse.
+    await chmod(root, 0o755);
     await spec.fill?.(root);
     await importDir(api, root, ref, [...labels(spec.standsInFor, spec.what), ...spec.changes]);
   } finally {
@@ -213,7 +220,7 @@ async function build(api: EngineApi, spec: Spec): Promise<{ ref: string; seconds
   return { ref, seconds: (Date.now() - started) / 1000 };
 }
 
-const PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const PATH_ENV = "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /** The observer's crates, vendored from this machine's cargo (crates.io is not reachable in the engine). */
 async function vendorCrates(dest: string): Promise<void> {
