@@ -96,6 +96,9 @@ async function timed<T>(label: string, f: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Thrown by a probe when waiting longer cannot help (a service exited). */
+class Fatal extends Error {}
+
 /** Polls until `probe` returns a value; the error names `what` and the services' state. */
 async function until<T>(
   what: string,
@@ -110,6 +113,7 @@ async function until<T>(
       const v = await probe();
       if (v !== undefined) return v;
     } catch (err) {
+      if (err instanceof Fatal) throw err;
       last = err;
     }
     await sleep(1000);
@@ -246,10 +250,10 @@ test("compose up: every healthcheck turns healthy, the crds job completes", opts
           const p = byService.get(svc);
           if (!p) return undefined;
           if (ONE_SHOT.has(svc)) {
-            if (p.State === "exited" && p.ExitCode !== 0) throw new Error(await s.describe(svc));
+            if (p.State === "exited" && p.ExitCode !== 0) throw new Fatal(await s.describe(svc));
             if (p.State !== "exited") return undefined;
           } else {
-            if (p.State !== "running") throw new Error(await s.describe(svc));
+            if (p.State !== "running") throw new Fatal(await s.describe(svc));
             if (WITH_HEALTHCHECK.includes(svc) && p.Health !== "healthy") return undefined;
           }
         }
@@ -293,8 +297,10 @@ test(
     assert.equal(h.PidMode, "host");
     assert.equal(h.CgroupnsMode, "host");
     assert.equal(h.ReadonlyRootfs, true);
-    assert.deepEqual(h.CapDrop, o.cap_drop);
-    assert.deepEqual(h.CapAdd, o.cap_add);
+    // Compose sends the names with the CAP_ prefix.
+    const caps = (l: unknown) => ((l as string[] | null) ?? []).map((c) => c.replace(/^CAP_/, ""));
+    assert.deepEqual(caps(h.CapDrop), caps(o.cap_drop));
+    assert.deepEqual(caps(h.CapAdd), caps(o.cap_add));
     assert.deepEqual(
       [...(h.SecurityOpt as string[])].sort(),
       [...(o.security_opt as string[])].sort(),
@@ -633,11 +639,26 @@ test(
       (x) => x,
     );
     if (sent.kind !== "query") assert.fail(`plugin request: ${sent.kind}`);
-    const whispers = { refId: "W", queryType: "whispers", filters: { cgroup: demo.cgroup } };
+    const active = DASHBOARDS["kernel-truth-overview.json"]?.().panels.find(
+      (p) => p.title === "Active whispers",
+    )?.targets[0];
+    assert.ok(active);
+    const whispers = pluginRequest(
+      { ...active, filters: { cgroup: demo.cgroup } },
+      now - 900_000,
+      now,
+      (x) => x,
+    );
+    if (whispers.kind !== "query") assert.fail(`plugin request: ${whispers.kind}`);
     const r = await http(`${gw}/api/v1/query`, {
       method: "POST",
       headers: { authorization: `Bearer ${GATEWAY_TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify({ queries: [{ ...sent.query, refId: "M" }, whispers] }),
+      body: JSON.stringify({
+        queries: [
+          { ...sent.query, refId: "M" },
+          { ...whispers.query, refId: "W" },
+        ],
+      }),
     });
     assert.equal(r.status, 200, `${r.text}\n${await stack?.describe("gateway")}`);
     const body = JSON.parse(r.text) as {
@@ -803,12 +824,24 @@ test(
   },
 );
 
-/** BPF programs the kernel attributes to `pid` (bpftool reads the owning tasks). */
+/**
+ * BPF programs held by `pid`: the prog_id of every BPF program and link file it has
+ * open, from the kernel's fdinfo (Debian's bpftool 7.1 cannot name owning pids).
+ */
 async function programsOf(pid: number): Promise<{ id: number; type: string }[]> {
+  const ids = new Set<number>();
+  for (const fd of readdirSync(`/proc/${String(pid)}/fd`)) {
+    try {
+      const m = /^prog_id:\s*(\d+)$/m.exec(
+        readFileSync(`/proc/${String(pid)}/fdinfo/${fd}`, "utf8"),
+      );
+      if (m) ids.add(Number(m[1]));
+    } catch {
+      // closed meanwhile
+    }
+  }
   const { stdout } = await run("bpftool", ["prog", "show", "--json"], { maxBuffer: 64 << 20 });
-  return (JSON.parse(stdout) as { id: number; type: string; pids?: { pid: number }[] }[]).filter(
-    (p) => p.pids?.some((x) => x.pid === pid),
-  );
+  return (JSON.parse(stdout) as { id: number; type: string }[]).filter((p) => ids.has(p.id));
 }
 
 const portFree = (port: number) =>
@@ -830,11 +863,14 @@ async function kubectl(kubeconfig: string, args: string[]): Promise<string> {
   return stdout;
 }
 
-/** Every KernelWhisper version the compose API server publishes, as a watch sees them. */
+/**
+ * Every KernelWhisper version the compose API server publishes, as a watch sees them
+ * (fields separated by "|": kubectl aligns tab-separated output).
+ */
 function watchWhispers(kubeconfig: string): { child: ChildProcess; events: () => WhisperEvent[] } {
   const template =
-    '{.type}{"\\t"}{.object.metadata.name}{"\\t"}{.object.spec.source}{"\\t"}{.object.spec.signal}{"\\t"}' +
-    '{.object.spec.subject.cgroupPath}{"\\t"}{.object.spec.kernelTruth.window.start}{"\\t"}' +
+    '{.type}{"|"}{.object.metadata.name}{"|"}{.object.spec.source}{"|"}{.object.spec.signal}{"|"}' +
+    '{.object.spec.subject.cgroupPath}{"|"}{.object.spec.kernelTruth.window.start}{"|"}' +
     '{.object.spec.kernelTruth.window.end}{"\\n"}';
   const child = spawn(
     kubeBinaries().kubectl,
@@ -859,7 +895,7 @@ function watchWhispers(kubeconfig: string): { child: ChildProcess; events: () =>
     buf = lines.pop() ?? "";
     for (const l of lines) {
       const [type = "", name = "", source = "", signal = "", cgroup = "", start = "", end = ""] =
-        l.split("\t");
+        l.split("|");
       const windowSeconds = (Date.parse(end) - Date.parse(start)) / 1000;
       events.push({ type, name, source, signal, cgroup, windowSeconds });
     }

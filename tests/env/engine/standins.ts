@@ -63,6 +63,9 @@ const RUST_PACKAGES = [
 ];
 const RUST_TOOLCHAIN = "1.95.0-x86_64-unknown-linux-gnu";
 const GRAFANA_UID = 472; // the uid grafana/grafana runs as
+// Files of Debian's packages the binaries read at run time (web UI, notification templates).
+const PROMETHEUS_SHARE = "/usr/share/prometheus/web";
+const ALERTMANAGER_SHARE = "/usr/share/prometheus/alertmanager";
 
 export interface StandIns {
   /** kg-standin/* references the override file names (env for compose). */
@@ -203,7 +206,10 @@ interface Spec {
 }
 
 async function build(api: EngineApi, spec: Spec): Promise<{ ref: string; seconds: number }> {
-  const ref = `kg-standin/${spec.name}:${sha(readFileSync(fileURLToPath(import.meta.url)), ...spec.inputs)}`;
+  // Keyed by what makes this image (its recipe, base and inputs), not by this whole file,
+  // so changing one stand-in does not rebuild the others and the layers built on them.
+  const recipe = [spec.fill?.toString() ?? "", spec.base.toString(), spec.what, ...spec.changes];
+  const ref = `kg-standin/${spec.name}:${sha(...recipe, ...spec.inputs)}`;
   if (await exists(api, ref)) return { ref, seconds: 0 };
   const started = Date.now();
   const baseTar = await spec.base();
@@ -361,6 +367,7 @@ function runtimeSpecs(): Record<"k3s" | "prometheus" | "alertmanager" | "grafana
       base,
       fill: async (root) => {
         await copyBinary(root, "/usr/bin/prometheus", "/bin/prometheus");
+        await cp(PROMETHEUS_SHARE, join(root, PROMETHEUS_SHARE), { recursive: true });
         await copyBinary(root, "/usr/bin/promtool", "/bin/promtool");
         await busybox(root, ["wget"]);
         await mkdir(join(root, "etc/prometheus"), { recursive: true });
@@ -382,6 +389,8 @@ function runtimeSpecs(): Record<"k3s" | "prometheus" | "alertmanager" | "grafana
       base,
       fill: async (root) => {
         await copyBinary(root, "/usr/bin/prometheus-alertmanager", "/bin/alertmanager");
+        // Debian's build reads its notification templates from here, not from the binary.
+        await cp(ALERTMANAGER_SHARE, join(root, ALERTMANAGER_SHARE), { recursive: true });
         await copyBinary(root, "/usr/bin/amtool", "/bin/amtool");
         await busybox(root, ["wget"]);
         await mkdir(join(root, "etc/alertmanager"), { recursive: true });
