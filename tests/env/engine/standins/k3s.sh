@@ -56,15 +56,18 @@ fi
 etcd --data-dir="$data/db/etcd" --listen-client-urls=http://127.0.0.1:2379 \
   --advertise-client-urls=http://127.0.0.1:2379 --listen-peer-urls=http://127.0.0.1:2380 \
   --log-level=warn &
+etcd=$!
 kube-apiserver --etcd-servers=http://127.0.0.1:2379 --secure-port=6443 --bind-address=0.0.0.0 \
   --cert-dir="$tls" --tls-cert-file="$tls/serving.crt" --tls-private-key-file="$tls/serving.key" \
   --client-ca-file="$tls/ca.crt" --service-cluster-ip-range=10.43.0.0/16 --allow-privileged=true \
   --authorization-mode=Node,RBAC --service-account-issuer=https://kubernetes.default.svc \
   --service-account-key-file="$tls/sa.pub" --service-account-signing-key-file="$tls/sa.key" \
   --disable-admission-plugins=ServiceAccount --v=1 &
+apiserver=$!
 
-# docker compose down sends SIGTERM to this script (PID 1): stop both servers.
-trap 'kill $(jobs -p) 2>/dev/null; wait; exit 0' TERM INT
+# docker compose down sends SIGTERM to this script (PID 1): stop the API server, then
+# its datastore (the other way round the API server waits on etcd until killed).
+trap 'kill "$apiserver" 2>/dev/null; wait "$apiserver"; kill "$etcd" 2>/dev/null; wait; exit 0' TERM INT
 
 b64() { base64 -w0 "$1"; }
 umask 077
