@@ -26,6 +26,9 @@ APT_PACKAGES=(
   python3-venv
   # the terminal CLI's test runs `kernel-gossip watch` in a real terminal
   tmux
+  # the kernel matrix (tests/vm): QEMU guests (TCG), their scratch disk, module
+  # decompression, stripped test binaries in the guest root
+  qemu-system-x86 e2fsprogs xz-utils zstd binutils
   # the container engine test (tests/compose-engine.test.ts): Debian base images, and
   # nft to drop the packet-filter tables the engine created once they are empty again
   debootstrap nftables
@@ -196,12 +199,21 @@ go_install() {
   step "$name: built in $((SECONDS - start))s"
 }
 
+# The kernel matrix's Debian kernels (tests/vm, ADR 0060): each suite's newest
+# cloud kernel, resolved through a private apt directory at most every 12 hours
+# and cached under $KG_CACHE/vm/kernels/<package>_<version>/.
+vm_kernels() {
+  step "vm kernels: resolving and fetching the kernel matrix (tests/vm/kernels.ts)"
+  (cd "$ROOT" && node --import tsx tests/vm/kernels.ts) || die "vm kernels (tests/vm/kernels.ts)"
+}
+
 main() {
   install_packages
   rust_toolchain
   python_tools
   mount_fs
   node_modules
+  vm_kernels
   go_build etcd "$ROOT/tests/env/etcd-build" "$(etcd_dir)" ./cmd/etcd
   go_build kubernetes "$ROOT/tests/env/kube-build" "$(kube_dir)" ./cmd/kube-apiserver ./cmd/kubectl
   # Real test node (tests/env/node.ts): kubelet from its own wrapper module.

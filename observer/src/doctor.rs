@@ -18,6 +18,9 @@ struct Check {
 
 #[derive(Serialize)]
 struct Report {
+    /// What the kernel's BTF says and the program variants chosen from it.
+    kernel: &'static probes::kernel::Kernel,
+    choices: Vec<Check>,
     checks: Vec<Check>,
     program_types: Vec<Check>,
     signals: Vec<Check>,
@@ -106,21 +109,26 @@ pub fn run(json: bool) -> i32 {
             Err(e) => Err(format!("/proc/pressure/memory: {e} (boot with psi=1)")),
         },
     ));
+    let kernel = probes::kernel::Kernel::get();
     checks.push(check(
         "drop_reasons",
-        match probes::netdrop::drop_reasons() {
-            Ok(r) => {
-                let nf = r
-                    .iter()
-                    .find(|(_, n)| n.as_str() == "NETFILTER_DROP")
-                    .map(|(v, _)| *v);
-                Ok(format!(
-                    "enum skb_drop_reason: {} values (NETFILTER_DROP = {:?})",
-                    r.len(),
-                    nf
-                ))
-            }
-            Err(e) => Err(format!("{e:#}")),
+        if kernel.kfree_skb_reason() {
+            let nf = kernel
+                .drop_reasons
+                .iter()
+                .find(|(_, n)| n.as_str() == "NETFILTER_DROP")
+                .map(|(v, _)| *v);
+            Ok(format!(
+                "enum skb_drop_reason: {} values (NETFILTER_DROP = {:?})",
+                kernel.drop_reasons.len(),
+                nf
+            ))
+        } else {
+            Err(format!(
+                "skb:kfree_skb on {} passes no drop reason (added in 5.17): drops are counted with reason=\"{}\"",
+                kernel.release,
+                probes::netdrop::UNKNOWN_REASON
+            ))
         },
     ));
     checks.push(check(
@@ -153,6 +161,7 @@ pub fn run(json: bool) -> i32 {
         let cfg = LoadCfg {
             cgroup_v2: l.v2,
             page_size: host::page_size(),
+            kernel: probes::kernel::Kernel::get(),
         };
         // Really load and attach every probe, then drop (detach) it.
         let (probes, status) = load_probes(l, cfg, signals::ALL);
@@ -170,7 +179,18 @@ pub fn run(json: bool) -> i32 {
     let required_ok = !sigs.is_empty()
         && sigs.iter().all(|c| c.ok)
         && checks.iter().filter(|c| c.name == "btf").all(|c| c.ok);
+    let choices = kernel
+        .choices()
+        .into_iter()
+        .map(|(name, detail)| Check {
+            name: name.into(),
+            ok: true,
+            detail,
+        })
+        .collect();
     let report = Report {
+        kernel,
+        choices,
         checks,
         program_types,
         signals: sigs,
@@ -192,6 +212,10 @@ pub fn run(json: bool) -> i32 {
         };
         println!("host:");
         report.checks.iter().for_each(line);
+        println!("kernel {} (choices from its BTF):", report.kernel.release);
+        for c in &report.choices {
+            println!("  {:<20} {}", c.name, c.detail);
+        }
         println!("program types:");
         report.program_types.iter().for_each(line);
         println!("signals:");

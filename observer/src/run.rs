@@ -101,17 +101,14 @@ pub fn load_probes(
                 });
             }
             Signal::Memory => {
-                // v1 (and hybrid): memcg reclaim time from vmscan tracepoints.
-                // cgroup2 PSI is read wherever a cgroup2 tree is mounted.
+                // memcg reclaim time from the vmscan tracepoints (attributed to
+                // the reclaiming task's memory cgroup: v1 memory controller or
+                // v2 cgroup); PSI is read wherever a cgroup2 tree is mounted.
                 let psi = layout
                     .unified_root
                     .as_ref()
                     .is_some_and(|_| std::path::Path::new("/proc/pressure/memory").exists());
-                let reclaim = if layout.v2 {
-                    None
-                } else {
-                    Some(probes::memreclaim::load(cfg))
-                };
+                let reclaim = Some(probes::memreclaim::load(cfg));
                 match (reclaim, psi) {
                     (Some(Ok(m)), psi) => {
                         let src = format!("{}{}", m.attached.mode, if psi { "+psi" } else { "" });
@@ -236,6 +233,7 @@ pub fn run(opts: RunOpts) -> Result<()> {
     let cfg = LoadCfg {
         cgroup_v2: layout.v2,
         page_size: host::page_size(),
+        kernel: probes::kernel::Kernel::get(),
     };
     tracing::info!(v2 = layout.v2, cpu = %layout.cpu_root.display(), memory = %layout.memory_root.display(), "cgroup layout");
 

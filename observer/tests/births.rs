@@ -60,6 +60,10 @@ impl Drop for CgroupTree {
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
+        if layout() == Layout::V2 {
+            rm(&Path::new(CG).join(&self.0));
+            return;
+        }
         let Ok(rd) = fs::read_dir(CG) else { return };
         for h in rd.flatten() {
             rm(&h.path().join(&self.0));
@@ -116,8 +120,23 @@ impl Bundle {
     }
 
     fn configure_args(&self, name: &str, uid: &str, id: &str, args: &[&str]) -> (PathBuf, String) {
-        let mut c = self.config();
         let cgroup = format!("/{}/kubepods/besteffort/pod{uid}/{id}", self.root_cg);
+        (self.configure_at(name, &cgroup, args), cgroup)
+    }
+
+    /// The kubelet systemd driver's layout (as plain directories: runc's
+    /// cgroupfs driver takes any path), under the test root.
+    fn configure_systemd_style(&self, name: &str, uid: &str, id: &str) -> (PathBuf, String) {
+        let cgroup = format!(
+            "/{}/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{}.slice/cri-containerd-{id}.scope",
+            self.root_cg,
+            uid.replace('-', "_")
+        );
+        (self.configure_at(name, &cgroup, &["/bin/sleep", "60"]), cgroup)
+    }
+
+    fn configure_at(&self, name: &str, cgroup: &str, args: &[&str]) -> PathBuf {
+        let mut c = self.config();
         c["process"]["terminal"] = json!(false);
         c["process"]["args"] = json!(args);
         c["linux"]["cgroupsPath"] = json!(cgroup);
@@ -133,7 +152,7 @@ impl Bundle {
             serde_json::to_vec_pretty(&c).unwrap(),
         )
         .unwrap();
-        (b, cgroup)
+        b
     }
 
     /// The namespaces the bundle asks for, in birth-event names.
@@ -218,6 +237,15 @@ fn births_for(events: &[Value], uid: &str) -> Vec<Value> {
 /// Raw tracepoint links to sys_enter held by the observer (fdinfo is the
 /// kernel's own view of each link).
 fn sys_enter_links(pid: u32) -> usize {
+    if std::env::var_os("KG_TEST_DEBUG_LINKS").is_some() {
+        for e in fs::read_dir(format!("/proc/{pid}/fdinfo")).into_iter().flatten().flatten() {
+            if let Ok(t) = fs::read_to_string(e.path()) {
+                if t.contains("link_type") {
+                    eprintln!("fdinfo {:?}: {t:?}", e.path());
+                }
+            }
+        }
+    }
     let Ok(rd) = fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
         return 0;
     };
@@ -227,21 +255,31 @@ fn sys_enter_links(pid: u32) -> usize {
         .count()
 }
 
+/// The observers' window timeout in these tests (before [`scaled_ms`]).
+const BIRTH_TIMEOUT_MS: u64 = 3000;
+
 fn observer() -> Observer {
     observer_with_env(&[])
 }
 
 fn observer_with_env(env: &[(&str, &str)]) -> Observer {
+    let (grace, timeout) = (scaled_ms(300), scaled_ms(BIRTH_TIMEOUT_MS));
+    // How long a runtime's exec keeps it tracked waiting for its cgroup: the
+    // default, stretched like every other wait (ten runc starts at once under
+    // TCG take longer than 5 s to reach their mkdir).
+    let prearm = scaled_ms(5000);
     Observer::start_with_env(
         &[
+            "--birth-prearm-ms",
+            &prearm,
             "--signals",
             "births",
             "--birth-grace-ms",
-            "300",
+            &grace,
             "--birth-sandbox-grace-ms",
-            "300",
+            &grace,
             "--birth-timeout-ms",
-            "3000",
+            &timeout,
         ],
         env,
     )
@@ -249,6 +287,36 @@ fn observer_with_env(env: &[(&str, &str)]) -> Observer {
 
 fn ns_inode(pid: &str, ns: &str) -> u64 {
     fs::metadata(format!("/proc/{pid}/ns/{ns}")).unwrap().ino()
+}
+
+/// The control files runc writes for the bundle's limits and the values the
+/// kernel then holds: v1 per-controller files, v2 the unified ones.
+fn limit_files() -> Vec<(&'static str, String)> {
+    match layout() {
+        Layout::Hybrid => vec![
+            ("cpu.cfs_quota_us", QUOTA.to_string()),
+            ("cpu.cfs_period_us", PERIOD.to_string()),
+            ("memory.limit_in_bytes", MEMORY.to_string()),
+            ("pids.max", PIDS.to_string()),
+        ],
+        Layout::V2 => vec![
+            ("cpu.max", format!("{QUOTA} {PERIOD}")),
+            ("memory.max", MEMORY.to_string()),
+            ("pids.max", PIDS.to_string()),
+        ],
+    }
+}
+
+/// Where `file` of `cgroup` lives: under its controller's hierarchy (v1,
+/// the controller is the file's prefix) or the unified tree (v2).
+fn cgroup_file(cgroup: &str, file: &str) -> PathBuf {
+    match layout() {
+        Layout::Hybrid => {
+            let ctrl = file.split('.').next().unwrap_or_default();
+            PathBuf::from(format!("{CG}/{ctrl}{cgroup}/{file}"))
+        }
+        Layout::V2 => PathBuf::from(format!("{CG}{cgroup}/{file}")),
+    }
 }
 
 fn file_value(ev: &Value, suffix: &str) -> Option<String> {
@@ -282,7 +350,8 @@ fn runc_busybox_start_is_one_birth_matching_the_bundle() {
     assert_eq!(ev["closeReason"], "entrypoint");
     assert_eq!(ev["truncated"], false);
 
-    // Cgroups: the container's in the cpu and memory hierarchies at least.
+    // Cgroups: the container's in the cpu, memory and pids hierarchies at
+    // least (v1), or in the one unified tree (v2).
     let made: Vec<(String, String)> = ev["cgroupsCreated"]
         .as_array()
         .unwrap()
@@ -294,7 +363,11 @@ fn runc_busybox_start_is_one_birth_matching_the_bundle() {
             )
         })
         .collect();
-    for h in ["cpu", "memory", "pids"] {
+    let hierarchies: &[&str] = match layout() {
+        Layout::Hybrid => &["cpu", "memory", "pids"],
+        Layout::V2 => &["unified"],
+    };
+    for h in hierarchies {
         assert!(
             made.contains(&(h.to_string(), cgroup.clone())),
             "{h} {cgroup} not in {made:?}"
@@ -302,17 +375,12 @@ fn runc_busybox_start_is_one_birth_matching_the_bundle() {
     }
 
     // Values written == config.json == what the kernel now holds.
-    for (ctrl, file, want) in [
-        ("cpu", "cpu.cfs_quota_us", QUOTA),
-        ("cpu", "cpu.cfs_period_us", PERIOD),
-        ("memory", "memory.limit_in_bytes", MEMORY),
-        ("pids", "pids.max", PIDS),
-    ] {
+    for (file, want) in limit_files() {
         let suffix = format!("{cgroup}/{file}");
         let got = file_value(ev, &suffix).unwrap_or_else(|| panic!("{file} not recorded: {ev:#}"));
-        assert_eq!(got, want.to_string(), "{file}");
-        let kernel = fs::read_to_string(format!("{CG}/{ctrl}{cgroup}/{file}")).unwrap();
-        assert_eq!(kernel.trim(), want.to_string(), "kernel's {file}");
+        assert_eq!(got, want, "{file}");
+        let kernel = fs::read_to_string(cgroup_file(&cgroup, file)).unwrap();
+        assert_eq!(kernel.trim(), want, "kernel's {file}");
     }
     // runc moved `runc init` into every hierarchy: cgroup.procs writes.
     assert!(file_value(ev, &format!("{cgroup}/cgroup.procs")).is_some());
@@ -460,7 +528,11 @@ fn a_pod_cgroup_alone_times_out_incomplete_and_detaches() {
         .collect();
     assert!(made.contains(&cg.path().as_str()), "{made:?}");
     let d = ev["durationSeconds"].as_f64().unwrap();
-    assert!(d >= 2.9, "incomplete duration runs to the timeout: {d}");
+    let timeout = scaled(Duration::from_millis(BIRTH_TIMEOUT_MS)).as_secs_f64();
+    assert!(
+        d >= timeout - 0.1,
+        "incomplete duration runs to the timeout: {d}"
+    );
     assert!(
         obs.metrics()
             .sum("kernel_gossip_births_total", &[("complete", "false")])
@@ -529,9 +601,10 @@ fn raw_tp_fallback_captures_a_birth() {
     assert_eq!(b.len(), 1, "{events:#?}");
     let ev = &b[0]["evidence"];
     assert_eq!(ev["complete"], true);
+    let (file, want) = &limit_files()[0];
     assert_eq!(
-        file_value(ev, &format!("{cgroup}/cpu.cfs_quota_us")).as_deref(),
-        Some("50000")
+        file_value(ev, &format!("{cgroup}/{file}")).as_ref(),
+        Some(want)
     );
     assert_eq!(ev["namespacesCreated"]["mnt"], 1);
 }
@@ -571,4 +644,60 @@ fn a_failed_entrypoint_closes_incomplete() {
     assert_eq!(ev["namespacesCreated"]["pid"], 1);
     let health: Value = serde_json::from_str(&obs.get("/healthz")).unwrap();
     assert_eq!(health["status"], "ok");
+}
+
+/// The kubelet systemd driver's slice names
+/// (`kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid>.slice/cri-containerd-<id>.scope`):
+/// the same birth, attributed to the pod by the UID in the slice name.
+#[test]
+fn systemd_style_slices_are_one_birth_of_the_pod() {
+    let _g = serial();
+    let obs = observer();
+    let bundle = Bundle::new();
+    let (uid, id) = ids();
+    let (dir, cgroup) = bundle.configure_systemd_style("c0", &uid, &id);
+    let _ctr = Runc::run(&dir, &unique("kgb"), &bundle.dir.join("state"));
+    let events = obs.events_until(Duration::from_secs(20), |e| !births_for(e, &uid).is_empty());
+    let b = births_for(&events, &uid);
+    assert_eq!(b.len(), 1, "{events:#?}");
+    assert_eq!(b[0]["workload"]["kind"], "pod");
+    assert_eq!(
+        b[0]["workload"]["cgroup"],
+        cgroup.rsplit_once('/').unwrap().0,
+        "the pod slice"
+    );
+    let ev = &b[0]["evidence"];
+    assert_eq!(ev["complete"], true, "{ev:#}");
+    assert_eq!(ev["containers"][0]["id"], id.as_str());
+    for (file, want) in limit_files() {
+        let got = file_value(ev, &format!("{cgroup}/{file}"));
+        assert_eq!(got.as_ref(), Some(&want), "{file}");
+        let kernel = fs::read_to_string(cgroup_file(&cgroup, file)).unwrap();
+        assert_eq!(kernel.trim(), want, "kernel's {file}");
+    }
+}
+
+/// A single-container pod whose process exits at once (`/bin/true`): the
+/// window closes shortly after its processes are gone, complete, instead of
+/// waiting for the timeout.
+#[test]
+fn a_container_that_exits_at_once_closes_promptly() {
+    let _g = serial();
+    let obs = observer();
+    let bundle = Bundle::new();
+    let (uid, id) = ids();
+    let (dir, _) = bundle.configure_args("c0", &uid, &id, &["/bin/true"]);
+    let _ctr = Runc::run(&dir, &unique("kgb"), &bundle.dir.join("state"));
+    let events = obs.events_until(Duration::from_secs(20), |e| !births_for(e, &uid).is_empty());
+    let b = births_for(&events, &uid);
+    assert_eq!(b.len(), 1, "{events:#?}");
+    let ev = &b[0]["evidence"];
+    assert_eq!(ev["complete"], true, "{ev:#}");
+    assert_eq!(ev["closeReason"], "entrypoint", "{ev:#}");
+    assert_eq!(ev["containers"][0]["entrypoint"], "/bin/true");
+    // The observer's timeout is 3 s here: closing well before it means the
+    // exit was seen, not the clock.
+    let d = ev["durationSeconds"].as_f64().unwrap();
+    let timeout = scaled(Duration::from_millis(BIRTH_TIMEOUT_MS)).as_secs_f64();
+    assert!(d < timeout * 2.0 / 3.0, "window lasted {d} s");
 }

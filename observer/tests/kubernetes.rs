@@ -161,8 +161,7 @@ fn pod_names_come_from_the_api_server() {
         &["cpu"],
         &["kubepods", "burstable", &format!("pod{uid}"), &cid],
     );
-    cg.write("cpu", "cpu.cfs_period_us", "100000");
-    cg.write("cpu", "cpu.cfs_quota_us", "50000");
+    cg.set_cpu_limit(50_000, 100_000);
     let want = [
         ("namespace", "default"),
         ("pod", pod.as_str()),

@@ -40,16 +40,21 @@ fn endpoints_and_cgroup_lifecycle_events() {
         .sum("kernel_gossip_cgroup_events_total", &[("event", "removed")])
         .unwrap();
     let path;
+    let hierarchies;
     {
         let cg = Cgroup::new(&["cpu", "memory"]);
         path = cg.path();
+        // One event per hierarchy the directory was made in: cpu and
+        // memory on v1, the one unified tree on v2.
+        let inodes = cg.inodes();
+        hierarchies = inodes.len();
         let ev = obs.events_until(Duration::from_secs(5), |e| {
             e.iter()
                 .filter(|e| {
                     e["type"] == "cgroup_created" && e["workload"]["cgroup"] == path.as_str()
                 })
                 .count()
-                == 2
+                == hierarchies
         });
         let created: Vec<_> = ev
             .iter()
@@ -57,21 +62,22 @@ fn endpoints_and_cgroup_lifecycle_events() {
             .collect();
         assert_eq!(
             created.len(),
-            2,
-            "one event per hierarchy (cpu, memory): {ev:?}"
+            hierarchies,
+            "one event per hierarchy ({:?}): {ev:?}",
+            cg.layout
         );
-        let ids: Vec<u64> = created
+        let mut ids: Vec<u64> = created
             .iter()
             .map(|e| e["evidence"]["id"].as_u64().unwrap())
             .collect();
+        ids.sort();
         // The id the kernel reports is the directory's inode.
-        use std::os::unix::fs::MetadataExt;
-        let ino_cpu = std::fs::metadata(cg.dir("cpu")).unwrap().ino();
-        let ino_mem = std::fs::metadata(cg.dir("memory")).unwrap().ino();
-        assert!(
-            ids.contains(&ino_cpu) && ids.contains(&ino_mem),
-            "ids {ids:?} vs inodes {ino_cpu} {ino_mem}"
-        );
+        let mut want = inodes.clone();
+        want.sort();
+        assert_eq!(ids, want, "cgroup ids vs directory inodes");
+        if cg.layout == Layout::V2 {
+            assert_eq!(created[0]["evidence"]["hierarchy"], "unified");
+        }
         assert_eq!(created[0]["node"], "test-node");
         assert_eq!(created[0]["workload"]["kind"], "cgroup");
     }
@@ -79,7 +85,7 @@ fn endpoints_and_cgroup_lifecycle_events() {
         e.iter()
             .filter(|e| e["type"] == "cgroup_removed" && e["workload"]["cgroup"] == path.as_str())
             .count()
-            == 2
+            == hierarchies
     });
     assert!(has_event(&ev, "cgroup_removed", |e| e["workload"]
         ["cgroup"]
@@ -89,13 +95,13 @@ fn endpoints_and_cgroup_lifecycle_events() {
         after
             .sum("kernel_gossip_cgroup_events_total", &[("event", "created")])
             .unwrap()
-            >= created0 + 2.0
+            >= created0 + hierarchies as f64
     );
     assert!(
         after
             .sum("kernel_gossip_cgroup_events_total", &[("event", "removed")])
             .unwrap()
-            >= removed0 + 2.0
+            >= removed0 + hierarchies as f64
     );
     assert!(after
         .text
@@ -111,8 +117,7 @@ fn cfs_throttling_matches_cpu_stat() {
     let _g = serial();
     let obs = Observer::start(&[]);
     let cg = Cgroup::new(&["cpu", "cpuacct"]);
-    cg.write("cpu", "cpu.cfs_period_us", "100000");
-    cg.write("cpu", "cpu.cfs_quota_us", "20000"); // 0.2 cores
+    cg.set_cpu_limit(20_000, 100_000); // 0.2 cores
     let mut spin = Held::spawn(&[], "while :; do :; done");
     cg.add(spin.pid());
     spin.release();
@@ -120,10 +125,9 @@ fn cfs_throttling_matches_cpu_stat() {
     drop(spin); // killed: counters freeze once nothing is runnable
     std::thread::sleep(Duration::from_millis(400));
 
-    let nr_periods = cg.stat("cpu", "cpu.stat", "nr_periods");
-    let nr_throttled = cg.stat("cpu", "cpu.stat", "nr_throttled");
-    let throttled_ns = cg.stat("cpu", "cpu.stat", "throttled_time");
-    let usage_ns: u64 = cg.read("cpuacct", "cpuacct.usage").trim().parse().unwrap();
+    let st = cg.cpu_stat();
+    let (nr_periods, nr_throttled) = (st.periods, st.throttled);
+    let (throttled_ns, usage_ns) = (st.throttled_ns, st.usage_ns);
     assert!(
         nr_throttled >= 5,
         "spinner under 0.2 cores must be throttled: {nr_throttled}"
@@ -280,11 +284,7 @@ fn oom_kill_names_the_killed_pid() {
     let _g = serial();
     let obs = Observer::start(&[]);
     let cg = Cgroup::new(&["memory"]);
-    cg.write(
-        "memory",
-        "memory.limit_in_bytes",
-        &(32u64 << 20).to_string(),
-    );
+    cg.set_memory_limit(32 << 20);
     // dd allocates (and touches) a 256 MiB buffer: the memcg OOM killer
     // must kill it. exec keeps the pid we know.
     let mut hog = Held::spawn(&[], "exec dd if=/dev/zero of=/dev/null bs=256M count=1");
@@ -298,7 +298,7 @@ fn oom_kill_names_the_killed_pid() {
         Some(libc::SIGKILL),
         "dd should be OOM-killed: {status:?}"
     );
-    let kernel_kills = cg.stat("memory", "memory.oom_control", "oom_kill");
+    let kernel_kills = cg.oom_kills();
     assert_eq!(kernel_kills, 1);
 
     let path = cg.path();
@@ -330,14 +330,11 @@ fn oom_kill_names_the_killed_pid() {
 fn memcg_reclaim_and_psi_are_attributed_to_the_cgroup() {
     let _g = serial();
     let obs = Observer::start(&[]);
-    // The memory controller (limit, reclaim) is v1 on this host; PSI is kept
-    // per cgroup2 cgroup, so the writer also joins a cgroup2 ("unified") one.
+    // On hybrid hosts the memory controller (limit, reclaim) is v1 and PSI
+    // is kept per cgroup2 cgroup, so the writer also joins a cgroup2
+    // ("unified") one; on v2 both are the one directory.
     let cg = Cgroup::new(&["memory", "unified"]);
-    cg.write(
-        "memory",
-        "memory.limit_in_bytes",
-        &(48u64 << 20).to_string(),
-    );
+    cg.set_memory_limit(48 << 20);
     // Page cache beyond the limit is reclaimable: writing 160 MiB to a disk
     // file inside a 48 MiB memcg forces memcg direct reclaim, not OOM.
     let file = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique("kg-reclaim"));
@@ -356,7 +353,7 @@ fn memcg_reclaim_and_psi_are_attributed_to_the_cgroup() {
     w.release();
     let st = w.child.wait().unwrap();
     assert!(st.success(), "dd failed: {st:?}");
-    let failcnt: u64 = cg.read("memory", "memory.failcnt").trim().parse().unwrap();
+    let failcnt = cg.limit_hits();
     assert!(failcnt > 0, "the limit was never hit");
     let m = obs.metrics();
     let path = cg.path();
@@ -378,15 +375,8 @@ fn memcg_reclaim_and_psi_are_attributed_to_the_cgroup() {
 
     // PSI: reclaim stalls are memory stalls. Nothing runs in the cgroup any
     // more, so the kernel's total is final and must match exactly.
-    let psi = cg.read("unified", "memory.pressure");
-    let some_us: u64 = psi
-        .lines()
-        .find(|l| l.starts_with("some "))
-        .and_then(|l| l.split_whitespace().find_map(|f| f.strip_prefix("total=")))
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(some_us > 0, "no memory stall recorded: {psi}");
+    let some_us = cg.memory_stall_some_us();
+    assert!(some_us > 0, "no memory stall recorded");
     let ours = m
         .sum(
             "kernel_gossip_memory_pressure_stall_seconds_total",
@@ -444,7 +434,15 @@ fn packet_drops_by_reason_match_iptables_counter() {
             settled.then_some(n)
         },
     );
-    let l = [("cgroup", path.as_str()), ("reason", "NETFILTER_DROP")];
+    // Kernels whose kfree_skb passes no reason (before 5.17) count every
+    // dropped packet as reason "unknown" (doctor says so); then drops in b
+    // that are not the rule's (none are expected in a fresh namespace) would
+    // show too.
+    let reasons = kernel_facts()["tracepoints"]["kfree_skb"]
+        .as_array()
+        .is_some_and(|a| a.len() >= 3);
+    let reason = if reasons { "NETFILTER_DROP" } else { "unknown" };
+    let l = [("cgroup", path.as_str()), ("reason", reason)];
     let seen = wait_for(
         "observer to count the drops",
         Duration::from_secs(5),
@@ -453,13 +451,25 @@ fn packet_drops_by_reason_match_iptables_counter() {
             (v >= dropped as f64).then_some(v)
         },
     );
-    assert_eq!(
-        seen, dropped as f64,
-        "observer vs iptables DROP rule counter"
-    );
+    eprintln!("drops: observer {seen} (reason {reason}) vs iptables rule {dropped}");
+    if reasons {
+        assert_eq!(
+            seen, dropped as f64,
+            "observer vs iptables DROP rule counter"
+        );
+    } else {
+        // Without reasons every kfree_skb() in the namespace counts, and a
+        // few frees there are not the rule's (ADR 0065; 509 vs 500 measured
+        // on 5.10): at least the rule's, and not many more.
+        let most = dropped as f64 * 1.05 + 10.0;
+        assert!(
+            seen >= dropped as f64 && seen <= most,
+            "observer {seen} (reason unknown) vs iptables DROP rule counter {dropped}"
+        );
+    }
     let ev = obs.events_until(Duration::from_secs(5), |e| {
         has_event(e, "drop_burst", |e| {
-            e["workload"]["cgroup"] == path.as_str() && e["evidence"]["reason"] == "NETFILTER_DROP"
+            e["workload"]["cgroup"] == path.as_str() && e["evidence"]["reason"] == reason
         })
     });
     let burst = ev
@@ -518,14 +528,41 @@ fn tcp_retransmits_and_resets_match_snmp_counters() {
     drop(client);
     let _ = server.join();
 
-    // A SYN to a closed port: b sends a reset, a receives it.
+    // A reset from a socket: b's server closes a connection with unread
+    // data, so b sends a reset and a receives it.
     let rst_out0 = pair.snmp(&pair.b, "Tcp", "OutRsts");
+    let listener = NetnsPair::in_ns(&pair.b, || {
+        std::net::TcpListener::bind("0.0.0.0:7779").unwrap()
+    });
+    let target = format!("{}:7779", pair.ip_b);
+    let peer = NetnsPair::in_ns(&pair.a, move || {
+        std::net::TcpStream::connect(&target).unwrap()
+    });
+    (&peer).write_all(b"never read").unwrap();
+    let (conn, _) = listener.accept().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    drop(conn); // unread data: close sends a reset
+    std::thread::sleep(Duration::from_millis(200));
+    let rst_socket = pair.snmp(&pair.b, "Tcp", "OutRsts") - rst_out0;
+    assert!(rst_socket >= 1, "closing with unread data sends a reset");
+    drop(peer);
+    // A SYN to a closed port: b answers with a reset that has no socket.
+    let rst_out1 = pair.snmp(&pair.b, "Tcp", "OutRsts");
     let target = format!("{}:7778", pair.ip_b);
     let refused = NetnsPair::in_ns(&pair.a, move || {
         std::net::TcpStream::connect(&target).is_err()
     });
     assert!(refused);
-    let rst_out = pair.snmp(&pair.b, "Tcp", "OutRsts") - rst_out0;
+    let rst_no_socket = pair.snmp(&pair.b, "Tcp", "OutRsts") - rst_out1;
+    // Kernels whose tcp_send_reset needs a socket do not trace the second
+    // kind at all (doctor says so): then only the first can be counted.
+    let traced_without_socket = kernel_facts()["tcp_reset_without_socket"] == true;
+    let rst_out = rst_socket
+        + if traced_without_socket {
+            rst_no_socket
+        } else {
+            0
+        };
     // a is a fresh namespace: every retransmit in it is this test's.
     let retrans = pair.snmp(&pair.a, "Tcp", "RetransSegs");
     assert!(
@@ -573,7 +610,11 @@ fn tcp_retransmits_and_resets_match_snmp_counters() {
             &[("cgroup", pb.as_str()), ("direction", "sent")],
         )
         .unwrap_or(0.0);
-    assert_eq!(sent, rst_out as f64, "resets sent from b vs b's OutRsts");
+    assert_eq!(
+        sent, rst_out as f64,
+        "resets sent from b vs b's OutRsts ({rst_socket} from a socket, {rst_no_socket} without; those traced on this kernel: {})",
+        if traced_without_socket { "both" } else { "from a socket" }
+    );
     let ev = obs.events_until(Duration::from_secs(5), |e| {
         has_event(e, "retransmit_burst", |e| {
             e["workload"]["cgroup"] == pa.as_str()
@@ -683,8 +724,8 @@ fn cardinality_cap_folds_into_overflow() {
     // so at least one of ours must be folded, whatever the order.
     let a = Cgroup::new(&["cpu"]);
     let b = Cgroup::new(&["cpu"]);
-    a.write("cpu", "cpu.cfs_quota_us", "50000");
-    b.write("cpu", "cpu.cfs_quota_us", "50000");
+    a.set_cpu_limit(50_000, 100_000);
+    b.set_cpu_limit(50_000, 100_000);
     // The observer learns of new cgroups from the cgroup_mkdir ring buffer,
     // asynchronously: scrape until both have reached its index.
     let m = wait_for("an overflow series", Duration::from_secs(10), || {
@@ -814,7 +855,7 @@ fn a_stalled_events_client_is_dropped_not_waited_for() {
     );
     // The observer still serves and still tracks cgroups after the storm.
     let cg = Cgroup::new(&["cpu"]);
-    cg.write("cpu", "cpu.cfs_quota_us", "30000");
+    cg.set_cpu_limit(30_000, 100_000);
     let l = [("cgroup", cg.path())];
     let l: Vec<(&str, &str)> = l.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let limit = wait_for("new cgroup in metrics", Duration::from_secs(10), || {

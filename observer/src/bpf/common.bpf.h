@@ -65,6 +65,30 @@ static __always_inline u64 kg_task_cgroup_id(struct task_struct *task, int subsy
 	return BPF_CORE_READ(cg, kn, id);
 }
 
+/*
+ * Set by the loader from the running kernel's BTF (src/probes/kernel.rs,
+ * ADR 0065): BPF task storage and bpf_get_current_task_btf() exist (5.11+).
+ * Without them, per-task state lives in pid-keyed LRU hashes. Branches on
+ * these constants are dead code the verifier never walks on kernels that
+ * lack the feature.
+ */
+const volatile bool kg_task_storage = true;
+
+/*
+ * The value of @key in hash @map, created from @init if absent (another CPU
+ * may create it first: then its entry is used). NULL only when the map is
+ * full and cannot evict.
+ */
+static __always_inline void *kg_lookup_or_init(void *map, const void *key, const void *init)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+
+	if (v)
+		return v;
+	bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+	return bpf_map_lookup_elem(map, key);
+}
+
 /* floor(log2(v)) for v > 0; 0 for v == 0. Branch-light, verifier friendly. */
 static __always_inline u32 kg_log2(u64 v)
 {

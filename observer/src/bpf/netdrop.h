@@ -5,7 +5,10 @@
 /* Distinct (netns, reason) pairs counted at once; LRU beyond this. */
 #define NETDROP_MAX_KEYS 8192
 
+/* Reason value for drops on kernels whose kfree_skb passes none (< 5.17). */
+#define NETDROP_REASON_UNKNOWN 0xffffffffU
+
 struct netdrop_key {
 	__u32 netns; /* network namespace inode, 0 if unknown */
-	__u32 reason; /* enum skb_drop_reason value of the running kernel */
+	__u32 reason; /* enum skb_drop_reason value of the running kernel, or NETDROP_REASON_UNKNOWN */
 };

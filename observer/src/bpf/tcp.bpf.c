@@ -15,30 +15,34 @@ struct {
 
 const struct tcp_counts tcp_zero = {};
 
+/* Set by the loader from tcp_retransmit_skb's argument list in the running
+ * kernel's BTF (src/probes/kernel.rs): whether it passes `err`. */
+const volatile bool kg_tcp_retransmit_err = true;
+
 static __always_inline struct tcp_counts *counts_for(u32 netns)
 {
-	struct tcp_counts *c = bpf_map_lookup_elem(&tcp_counts, &netns);
-
-	if (c)
-		return c;
-	bpf_map_update_elem(&tcp_counts, &netns, &tcp_zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&tcp_counts, &netns);
+	return kg_lookup_or_init(&tcp_counts, &netns, &tcp_zero);
 }
 
-/* The tracepoint also fires for retransmit attempts that failed (err != 0,
- * e.g. the previous copy still sits in a device queue); the kernel's
- * RetransSegs counts only successful ones, and so do we. */
-SEC("tp_btf/tcp_retransmit_skb")
-int BPF_PROG(tcp_retransmit, const struct sock *sk, const struct sk_buff *skb, int err)
+/* Where the tracepoint passes err, it also fires for retransmit attempts
+ * that failed (e.g. the previous copy still sits in a device queue); the
+ * kernel's RetransSegs counts only successful ones, and so do we. Where it
+ * does not, it fires for successful ones only. */
+static __always_inline void on_retransmit(u64 *ctx, const bool btf)
 {
 	struct tcp_counts *c;
 
-	if (err)
-		return 0;
-	c = counts_for(kg_sock_netns(sk, true));
-
+	if (kg_tcp_retransmit_err && (int)ctx[2])
+		return;
+	c = counts_for(kg_sock_netns((const struct sock *)ctx[0], btf));
 	if (c)
 		c->retransmits++;
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int tcp_retransmit(u64 *ctx)
+{
+	on_retransmit(ctx, true);
 	return 0;
 }
 
@@ -65,16 +69,9 @@ int BPF_PROG(tcp_receive_reset, struct sock *sk)
 }
 
 SEC("raw_tp/tcp_retransmit_skb")
-int BPF_PROG(tcp_retransmit_raw, const struct sock *sk, const struct sk_buff *skb, int err)
+int tcp_retransmit_raw(u64 *ctx)
 {
-	struct tcp_counts *c;
-
-	if (err)
-		return 0;
-	c = counts_for(kg_sock_netns(sk, false));
-
-	if (c)
-		c->retransmits++;
+	on_retransmit(ctx, false);
 	return 0;
 }
 

@@ -29,9 +29,13 @@ pub fn load(cfg: LoadCfg) -> Result<Memreclaim> {
     with_fallback("memreclaim", |mode| {
         let mut storage = MaybeUninit::uninit();
         let mut open = skel::MemreclaimSkelBuilder::default().open(&mut storage)?;
+        let task = cfg.kernel.task_storage;
         if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
             ro.kg_cgroup_v2 = cfg.cgroup_v2;
+            ro.kg_task_storage = task;
         }
+        open.maps.memreclaim_start.set_autocreate(task)?;
+        open.maps.memreclaim_start_pid.set_autocreate(!task)?;
         let entries = percpu_entries(24, 4 << 20, 256, 4096);
         open.maps.memreclaim_stats.set_max_entries(entries)?;
         set_mode(open.open_object_mut(), mode);

@@ -23,6 +23,7 @@ macro_rules! skeleton {
 
 pub mod birth;
 pub mod cgroup_events;
+pub mod kernel;
 pub mod memreclaim;
 pub mod netdrop;
 pub mod oom;
@@ -41,6 +42,8 @@ use libbpf_rs::{Link, MapCore, MapFlags, MapHandle, Object, OpenObject, ProgramH
 pub struct LoadCfg {
     pub cgroup_v2: bool,
     pub page_size: u64,
+    /// What the running kernel offers: decides program variants (ADR 0065).
+    pub kernel: &'static kernel::Kernel,
 }
 
 /// Which program flavour a probe runs with.
@@ -76,6 +79,12 @@ pub struct Attached {
 /// Program variants are told apart by name suffix: `_raw` (raw_tp twins),
 /// `_si` (sched_info variant), none (tp_btf). Enable exactly one set.
 pub fn set_mode(obj: &mut OpenObject, mode: Mode) {
+    set_mode_where(obj, mode, |_| true);
+}
+
+/// [`set_mode`], loading only the programs of that set whose name `keep`
+/// accepts (programs a kernel feature makes unnecessary, ADR 0065).
+pub fn set_mode_where(obj: &mut OpenObject, mode: Mode, keep: impl Fn(&str) -> bool) {
     for mut p in obj.progs_mut() {
         let name = p.name().to_string_lossy();
         let variant = if name.ends_with("_raw") {
@@ -85,7 +94,8 @@ pub fn set_mode(obj: &mut OpenObject, mode: Mode) {
         } else {
             Mode::TpBtf
         };
-        p.set_autoload(variant == mode);
+        let keep = keep(&name);
+        p.set_autoload(variant == mode && keep);
     }
 }
 

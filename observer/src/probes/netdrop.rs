@@ -3,10 +3,9 @@
 use std::collections::HashMap;
 use std::mem::MaybeUninit;
 
-use anyhow::{anyhow, Result};
-use libbpf_rs::btf::types::Enum;
+use anyhow::Result;
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
-use libbpf_rs::{Btf, MapCore, MapHandle};
+use libbpf_rs::{MapCore, MapHandle};
 
 use super::{
     attach_all, percpu_entries, percpu_u64_sums, set_mode, u32_at, with_fallback, Attached, LoadCfg,
@@ -17,37 +16,27 @@ skeleton!("netdrop");
 pub struct Netdrop {
     pub attached: Attached,
     counts: MapHandle,
-    /// enum skb_drop_reason value -> name without the SKB_DROP_REASON_ prefix.
-    pub reasons: HashMap<u32, String>,
+    /// enum skb_drop_reason value -> name without the SKB_DROP_REASON_ prefix
+    /// (empty on kernels whose kfree_skb passes no reason).
+    pub reasons: &'static HashMap<u32, String>,
 }
 
-/// Drop reason names of the *running* kernel: the numbers change between
-/// kernel versions, the names do not.
-pub fn drop_reasons() -> Result<HashMap<u32, String>> {
-    let btf = Btf::from_vmlinux()?;
-    let e: Enum<'_> = btf
-        .type_by_name("skb_drop_reason")
-        .ok_or_else(|| anyhow!("enum skb_drop_reason not in kernel BTF"))?;
-    Ok(e.iter()
-        .filter_map(|m| {
-            let name = m.name?.to_string_lossy();
-            let short = name
-                .strip_prefix("SKB_DROP_REASON_")
-                .or_else(|| name.strip_prefix("SKB_"))
-                .unwrap_or(&name)
-                .to_string();
-            Some((u32::try_from(m.value).ok()?, short))
-        })
-        .collect())
-}
+/// The reason label of drops on kernels whose kfree_skb passes no reason
+/// (before 5.17): the kernel does not say, so neither do we.
+pub const UNKNOWN_REASON: &str = "unknown";
+
+/// NETDROP_REASON_UNKNOWN in netdrop.h.
+const REASON_UNKNOWN: u32 = u32::MAX;
 
 pub fn load(cfg: LoadCfg) -> Result<Netdrop> {
-    let reasons = drop_reasons()?;
+    let k = cfg.kernel;
     with_fallback("netdrop", |mode| {
         let mut storage = MaybeUninit::uninit();
         let mut open = skel::NetdropSkelBuilder::default().open(&mut storage)?;
         if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
             ro.kg_cgroup_v2 = cfg.cgroup_v2;
+            ro.kg_kfree_skb_reason = k.kfree_skb_reason();
+            ro.kg_kfree_skb_rx_sk = k.kfree_skb_rx_sk();
         }
         let entries = percpu_entries(8, 4 << 20, 512, 8192);
         open.maps.netdrop_counts.set_max_entries(entries)?;
@@ -57,7 +46,7 @@ pub fn load(cfg: LoadCfg) -> Result<Netdrop> {
         Ok(Netdrop {
             attached,
             counts: MapHandle::try_from(&skel.maps.netdrop_counts)?,
-            reasons: reasons.clone(),
+            reasons: &k.drop_reasons,
         })
     })
 }
@@ -71,6 +60,9 @@ pub struct DropCount {
 
 impl Netdrop {
     pub fn reason_name(&self, v: u32) -> String {
+        if v == REASON_UNKNOWN {
+            return UNKNOWN_REASON.to_string();
+        }
         self.reasons
             .get(&v)
             .cloned()

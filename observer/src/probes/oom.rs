@@ -7,7 +7,8 @@ use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::MapHandle;
 
 use super::{
-    attach_all, c_str, percpu_counter, set_mode, u32_at, u64_at, with_fallback, Attached, LoadCfg,
+    attach_all, c_str, percpu_counter, set_mode_where, u32_at, u64_at, with_fallback, Attached,
+    LoadCfg,
 };
 
 skeleton!("oom");
@@ -40,11 +41,17 @@ pub fn load(cfg: LoadCfg) -> Result<Oom> {
     with_fallback("oom", |mode| {
         let mut storage = MaybeUninit::uninit();
         let mut open = skel::OomSkelBuilder::default().open(&mut storage)?;
+        let victim_task = cfg.kernel.mark_victim_task();
         if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
             ro.kg_cgroup_v2 = cfg.cgroup_v2;
             ro.kg_page_size = cfg.page_size;
+            ro.kg_mark_victim_task = victim_task;
         }
-        set_mode(open.open_object_mut(), mode);
+        // signal_generate only where mark_victim passes a pid (ADR 0065).
+        set_mode_where(open.open_object_mut(), mode, |name| {
+            !name.starts_with("oom_signal_generate") || !victim_task
+        });
+        open.maps.oom_stash.set_autocreate(!victim_task)?;
         let skel = open.load()?;
         let attached = attach_all(skel.object(), mode)?;
         Ok(Oom {

@@ -88,9 +88,24 @@ fn load_mode(cfg: LoadCfg, mode: Mode) -> Result<Runqlat> {
     {
         let mut storage = MaybeUninit::uninit();
         let mut open = skel::RunqlatSkelBuilder::default().open(&mut storage)?;
+        let k = cfg.kernel;
         if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
             ro.kg_cgroup_v2 = cfg.cgroup_v2;
+            ro.kg_task_storage = k.task_storage;
+            ro.kg_switch_prev_state = k.sched_switch_prev_state();
         }
+        // Per-task state: task storage where the kernel has it and the
+        // program holds trusted task pointers (tp_btf); else pid-keyed.
+        let task = k.task_storage && mode != Mode::RawTp;
+        let m = &mut open.maps;
+        m.runqlat_start
+            .set_autocreate(mode == Mode::TpBtf && task)?;
+        m.runqlat_start_pid
+            .set_autocreate(mode == Mode::RawTp || (mode == Mode::TpBtf && !task))?;
+        m.runqlat_delay_base
+            .set_autocreate(mode == Mode::SchedInfo && task)?;
+        m.runqlat_delay_base_pid
+            .set_autocreate(mode == Mode::SchedInfo && !task)?;
         // 16 MiB of per-CPU histograms at most (304 B x CPUs per cgroup).
         let entries = percpu_entries((SLOTS + 1) * 8, 16 << 20, 256, 4096);
         open.maps.runqlat_hists.set_max_entries(entries)?;

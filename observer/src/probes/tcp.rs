@@ -30,6 +30,7 @@ pub fn load(cfg: LoadCfg) -> Result<Tcp> {
         let mut open = skel::TcpSkelBuilder::default().open(&mut storage)?;
         if let Some(ro) = open.maps.rodata_data.as_deref_mut() {
             ro.kg_cgroup_v2 = cfg.cgroup_v2;
+            ro.kg_tcp_retransmit_err = cfg.kernel.tcp_retransmit_err();
         }
         let entries = percpu_entries(24, 4 << 20, 256, 4096);
         open.maps.tcp_counts.set_max_entries(entries)?;

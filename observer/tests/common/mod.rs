@@ -36,7 +36,30 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// How much slower than real hardware this machine runs: 1 by default; the
+/// QEMU kernel matrix (tests/vm) sets `KG_TEST_TIME_SCALE` because TCG
+/// emulation is many times slower. Only waits and the observer's own
+/// timeouts scale; what the tests compare (kernel counters) does not.
+pub fn time_scale() -> f64 {
+    std::env::var("KG_TEST_TIME_SCALE")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|v| *v >= 1.0)
+        .unwrap_or(1.0)
+}
+
+/// `d` stretched by [`time_scale`].
+pub fn scaled(d: Duration) -> Duration {
+    d.mul_f64(time_scale())
+}
+
+/// Milliseconds stretched by [`time_scale`], as a flag value.
+pub fn scaled_ms(ms: u64) -> String {
+    ((ms as f64) * time_scale()).round().to_string()
+}
+
 pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let timeout = scaled(timeout);
     let start = Instant::now();
     loop {
         if let Some(t) = f() {
@@ -77,7 +100,12 @@ impl Observer {
                 &["--node-name", "test-node"][..]
             })
             .args(extra)
-            .env("KG_LOG", "warn")
+            // A KG_LOG of the caller (e.g. `KG_LOG=libbpf=debug ./kg vm 6.1`)
+            // wins over the quiet default.
+            .env(
+                "KG_LOG",
+                std::env::var("KG_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -145,6 +173,7 @@ impl Observer {
         timeout: Duration,
         done: impl Fn(&[serde_json::Value]) -> bool,
     ) -> Vec<serde_json::Value> {
+        let timeout = scaled(timeout);
         let mut s = TcpStream::connect(&self.addr).expect("connect");
         s.set_read_timeout(Some(Duration::from_millis(200)))
             .unwrap();
@@ -187,6 +216,24 @@ impl Drop for Observer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// What the observer read from this kernel's BTF (`doctor --json`'s
+/// `kernel`): the scenario tests expect exactly the degradations it names.
+pub fn kernel_facts() -> serde_json::Value {
+    static FACTS: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    FACTS
+        .get_or_init(|| {
+            let out = Command::new(env!("CARGO_BIN_EXE_kernel-gossip-observer"))
+                .args(["doctor", "--json"])
+                .env("KG_LOG", "error")
+                .output()
+                .expect("run doctor");
+            let report: serde_json::Value =
+                serde_json::from_slice(&out.stdout).expect("doctor --json output");
+            report["kernel"].clone()
+        })
+        .clone()
 }
 
 // ----------------------------------------------------------------- metrics
@@ -259,10 +306,40 @@ impl Metrics {
 
 pub const CG: &str = "/sys/fs/cgroup";
 
-/// A v1 cgroup with the same relative path in several controllers.
+/// The host's cgroup layout. Tests run on both: this project's development
+/// VM is v1 hybrid (v1 controllers, cgroup2 at /sys/fs/cgroup/unified); the
+/// nodes users run, and the QEMU kernel matrix (tests/vm), are pure v2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    Hybrid,
+    V2,
+}
+
+pub fn layout() -> Layout {
+    if Path::new(CG).join("cgroup.controllers").exists() {
+        Layout::V2
+    } else {
+        Layout::Hybrid
+    }
+}
+
+/// The kernel's CFS accounting of a cgroup, in one unit whatever the layout.
+#[derive(Clone, Copy, Debug)]
+pub struct CpuStat {
+    pub periods: u64,
+    pub throttled: u64,
+    pub throttled_ns: u64,
+    pub usage_ns: u64,
+}
+
+/// A test cgroup `kg-test-N[/levels...]`. On v1 it exists with the same
+/// relative path in each named controller's hierarchy ("unified" is the
+/// cgroup2 tree of a hybrid host); on v2 there is one directory and the
+/// controller names only say which controllers it needs enabled.
 pub struct Cgroup {
     pub name: String,
     pub controllers: Vec<&'static str>,
+    pub layout: Layout,
 }
 
 impl Cgroup {
@@ -282,26 +359,54 @@ impl Cgroup {
         let cg = Cgroup {
             name,
             controllers: controllers.to_vec(),
+            layout: layout(),
         };
         let mut rel = top;
         for depth in 0..=levels.len() {
             if depth > 0 {
+                if cg.layout == Layout::V2 {
+                    // v2: a child gets a controller only when its parent
+                    // delegates it (the root's is set by systemd, or by the
+                    // VM harness's init).
+                    enable_controllers(&Path::new(CG).join(&rel));
+                }
                 rel = format!("{rel}/{}", levels[depth - 1]);
             }
-            for c in controllers {
-                fs::create_dir(Path::new(CG).join(c).join(&rel))
-                    .unwrap_or_else(|e| panic!("mkdir {c}/{rel}: {e}"));
+            for root in cg.roots() {
+                fs::create_dir(root.join(&rel))
+                    .unwrap_or_else(|e| panic!("mkdir {}/{rel}: {e}", root.display()));
             }
         }
         cg
+    }
+
+    /// Hierarchy roots this cgroup lives in (one on v2).
+    fn roots(&self) -> Vec<PathBuf> {
+        match self.layout {
+            Layout::V2 => vec![PathBuf::from(CG)],
+            Layout::Hybrid => self
+                .controllers
+                .iter()
+                .map(|c| Path::new(CG).join(c))
+                .collect(),
+        }
     }
 
     pub fn path(&self) -> String {
         format!("/{}", self.name)
     }
 
+    /// The directory holding `controller`'s files for this cgroup.
     pub fn dir(&self, controller: &str) -> PathBuf {
-        Path::new(CG).join(controller).join(&self.name)
+        match self.layout {
+            Layout::V2 => Path::new(CG).join(&self.name),
+            Layout::Hybrid => Path::new(CG).join(controller).join(&self.name),
+        }
+    }
+
+    /// Every distinct directory of this cgroup.
+    pub fn dirs(&self) -> Vec<PathBuf> {
+        self.roots().iter().map(|r| r.join(&self.name)).collect()
     }
 
     pub fn write(&self, controller: &str, file: &str, value: &str) {
@@ -310,9 +415,11 @@ impl Cgroup {
     }
 
     pub fn read(&self, controller: &str, file: &str) -> String {
-        fs::read_to_string(self.dir(controller).join(file)).unwrap()
+        fs::read_to_string(self.dir(controller).join(file))
+            .unwrap_or_else(|e| panic!("read {file}: {e}"))
     }
 
+    /// The value of `key` in a flat-keyed file (cpu.stat, memory.events…).
     pub fn stat(&self, controller: &str, file: &str, key: &str) -> u64 {
         self.read(controller, file)
             .lines()
@@ -323,22 +430,113 @@ impl Cgroup {
             .unwrap_or_else(|| panic!("{key} not in {file}"))
     }
 
+    /// CFS bandwidth limit: `quota_us` per `period_us` (v1 cfs_quota_us /
+    /// cfs_period_us, v2 cpu.max).
+    pub fn set_cpu_limit(&self, quota_us: u64, period_us: u64) {
+        match self.layout {
+            Layout::Hybrid => {
+                self.write("cpu", "cpu.cfs_period_us", &period_us.to_string());
+                self.write("cpu", "cpu.cfs_quota_us", &quota_us.to_string());
+            }
+            Layout::V2 => self.write("cpu", "cpu.max", &format!("{quota_us} {period_us}")),
+        }
+    }
+
+    /// Memory limit (v1 memory.limit_in_bytes, v2 memory.max).
+    pub fn set_memory_limit(&self, bytes: u64) {
+        let file = match self.layout {
+            Layout::Hybrid => "memory.limit_in_bytes",
+            Layout::V2 => "memory.max",
+        };
+        self.write("memory", file, &bytes.to_string());
+    }
+
+    /// cpu.stat and CPU usage, in ns (v1: cpu.stat throttled_time and
+    /// cpuacct.usage; v2: cpu.stat's *_usec fields).
+    pub fn cpu_stat(&self) -> CpuStat {
+        let s = |k: &str| self.stat("cpu", "cpu.stat", k);
+        match self.layout {
+            Layout::Hybrid => CpuStat {
+                periods: s("nr_periods"),
+                throttled: s("nr_throttled"),
+                throttled_ns: s("throttled_time"),
+                usage_ns: self.read("cpuacct", "cpuacct.usage").trim().parse().unwrap(),
+            },
+            Layout::V2 => CpuStat {
+                periods: s("nr_periods"),
+                throttled: s("nr_throttled"),
+                throttled_ns: s("throttled_usec") * 1000,
+                usage_ns: s("usage_usec") * 1000,
+            },
+        }
+    }
+
+    /// OOM kills the kernel counted in this memory cgroup.
+    pub fn oom_kills(&self) -> u64 {
+        match self.layout {
+            Layout::Hybrid => self.stat("memory", "memory.oom_control", "oom_kill"),
+            Layout::V2 => self.stat("memory", "memory.events", "oom_kill"),
+        }
+    }
+
+    /// Times a charge hit the memory limit (v1 memory.failcnt, v2
+    /// memory.events `max`).
+    pub fn limit_hits(&self) -> u64 {
+        match self.layout {
+            Layout::Hybrid => self.read("memory", "memory.failcnt").trim().parse().unwrap(),
+            Layout::V2 => self.stat("memory", "memory.events", "max"),
+        }
+    }
+
+    /// `some` total of memory.pressure (µs): the cgroup2 directory ("unified"
+    /// on hybrid hosts).
+    pub fn memory_stall_some_us(&self) -> u64 {
+        let psi = self.read("unified", "memory.pressure");
+        psi.lines()
+            .find(|l| l.starts_with("some "))
+            .and_then(|l| l.split_whitespace().find_map(|f| f.strip_prefix("total=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no some total in memory.pressure: {psi}"))
+    }
+
+    /// Directory inodes (= the kernel's cgroup ids), one per hierarchy.
+    pub fn inodes(&self) -> Vec<u64> {
+        use std::os::unix::fs::MetadataExt;
+        self.dirs()
+            .iter()
+            .map(|d| fs::metadata(d).unwrap().ino())
+            .collect()
+    }
+
     pub fn add(&self, pid: u32) {
-        for c in &self.controllers {
-            self.write(c, "cgroup.procs", &pid.to_string());
+        for d in self.dirs() {
+            fs::write(d.join("cgroup.procs"), pid.to_string())
+                .unwrap_or_else(|e| panic!("add {pid} to {}: {e}", d.display()));
         }
     }
 
     fn procs(&self) -> Vec<i32> {
-        self.controllers
+        self.dirs()
             .iter()
-            .filter_map(|c| fs::read_to_string(self.dir(c).join("cgroup.procs")).ok())
+            .filter_map(|d| fs::read_to_string(d.join("cgroup.procs")).ok())
             .flat_map(|t| {
                 t.lines()
                     .filter_map(|l| l.trim().parse().ok())
                     .collect::<Vec<i32>>()
             })
             .collect()
+    }
+}
+
+/// Delegate every controller `dir` has to its children (v2
+/// cgroup.subtree_control), one at a time so one the kernel refuses does not
+/// stop the rest.
+pub fn enable_controllers(dir: &Path) {
+    let Ok(avail) = fs::read_to_string(dir.join("cgroup.controllers")) else {
+        return;
+    };
+    for c in avail.split_whitespace() {
+        let _ = fs::write(dir.join("cgroup.subtree_control"), format!("+{c}"));
     }
 }
 
@@ -359,8 +557,8 @@ impl Drop for Cgroup {
         let parts: Vec<&str> = self.name.split('/').collect();
         for depth in (1..=parts.len()).rev() {
             let rel = parts[..depth].join("/");
-            for c in &self.controllers {
-                let dir = Path::new(CG).join(c).join(&rel);
+            for root in self.roots() {
+                let dir = root.join(&rel);
                 for _ in 0..50 {
                     if fs::remove_dir(&dir).is_ok() || !dir.exists() {
                         break;

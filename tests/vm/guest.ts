@@ -1,0 +1,207 @@
+// Boots one QEMU guest (TCG: KVM does not work on these machines) with a Debian
+// kernel and the initramfs layers, runs framed commands through the guest init
+// (guest-init.sh) and parses each command's stdout, stderr and exit code out of
+// the serial console, whatever else the kernel prints there (ADR 0060). A
+// host-side timeout kills a hung guest; the result then says so.
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ResolvedKernel } from "./matrix.ts";
+import { initrd, runLayer } from "./root.ts";
+
+export interface GuestCommand {
+  /** Frame id: [A-Za-z0-9_.-]+ */
+  id: string;
+  argv: string[];
+  env?: Record<string, string>;
+}
+
+export interface Frame {
+  id: string;
+  stdout: string;
+  stderr: string;
+  /** undefined when the guest died before the command ended. */
+  rc: number | undefined;
+}
+
+export interface BootResult {
+  frames: Map<string, Frame>;
+  /** The whole serial console, \r removed. */
+  serial: string;
+  timedOut: boolean;
+  seconds: number;
+  /** Seconds from QEMU's start to the first frame (kernel boot + init + module loads). */
+  bootSeconds: number | undefined;
+}
+
+export interface BootOptions {
+  kernel: ResolvedKernel;
+  /** Cached cpio layers (root.ts), unpacked in order. */
+  layers: string[];
+  commands: GuestCommand[];
+  /** Where this boot's initrd, scratch disk and serial log go. */
+  workDir: string;
+  timeoutMs: number;
+  /** Mount a fresh disk-backed ext2 filesystem at this guest path (page cache, not tmpfs). */
+  scratchAt?: string;
+  smp?: number;
+  memMiB?: number;
+  /** Each serial line as it arrives (progress for a person). */
+  onLine?: (line: string) => void;
+  /** A shell on the console after the commands, stdin/stdout wired to this terminal. */
+  interactive?: boolean;
+}
+
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export const KERNEL_ARGS = [
+  "console=ttyS0",
+  "quiet",
+  // Pure cgroup v2: no v1 hierarchy can be mounted (what a v2 Kubernetes node runs).
+  "cgroup_no_v1=all",
+  // PSI on whatever the kernel's default (the observer reads memory.pressure).
+  "psi=1",
+  // Seed the CRNG from RDRAND (TCG's -cpu max has it): getrandom() must not block.
+  "random.trust_cpu=on",
+  "panic=-1",
+];
+
+export function script(nonce: string, commands: GuestCommand[], opts: BootOptions): string {
+  const lines = [`KG_NONCE=${nonce}`];
+  if (opts.scratchAt) lines.push(`kg_scratch /dev/vda ${quote(opts.scratchAt)}`);
+  for (const c of commands) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(c.id)) throw new Error(`bad command id ${c.id}`);
+    // Absolute paths only: Debian's busybox sh prefers its own applets to PATH
+    // (so `ip` would be busybox's, not iproute2's).
+    if (!c.argv[0]?.startsWith("/")) throw new Error(`${c.id}: command must be an absolute path`);
+    const run = `kg_run ${c.id} ${c.argv.map(quote).join(" ")}`;
+    const env = Object.entries(c.env ?? {}).map(([k, v]) => `export ${k}=${quote(v)}; `);
+    lines.push(env.length ? `(${env.join("")}${run})` : run);
+  }
+  if (opts.interactive) {
+    lines.push(
+      'echo "kg: interactive shell; exit (or Ctrl-D) powers the guest off"',
+      // dash, not busybox sh: typed commands must find the host tools, not applets.
+      "/bin/busybox setsid /bin/busybox cttyhack /bin/sh -l",
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** Splits the serial console into frames: BEGIN → stdout, STDERR → stderr, END → rc. */
+export function parseFrames(serial: string, nonce: string): Map<string, Frame> {
+  const frames = new Map<string, Frame>();
+  const marker = new RegExp(`@@KG@@${nonce} (BEGIN|STDERR|END) ([A-Za-z0-9_.-]+)(?: rc=(\\d+))?`);
+  let cur: Frame | undefined;
+  let into: "stdout" | "stderr" = "stdout";
+  for (const line of serial.split("\n")) {
+    const m = marker.exec(line);
+    if (!m) {
+      if (cur) cur[into] += line + "\n";
+      continue;
+    }
+    // Output that did not end in a newline shares the marker's line.
+    if (cur && m.index > 0) cur[into] += line.slice(0, m.index) + "\n";
+    const [, kind, id = ""] = m;
+    if (kind === "BEGIN") {
+      cur = { id, stdout: "", stderr: "", rc: undefined };
+      into = "stdout";
+      frames.set(id, cur);
+    } else if (kind === "STDERR" && cur?.id === id) {
+      into = "stderr";
+    } else if (kind === "END" && cur?.id === id) {
+      cur.rc = Number(m[3]);
+      cur = undefined;
+    }
+  }
+  return frames;
+}
+
+function scratchDisk(path: string): void {
+  // ext2: mountable by every kernel in the matrix (newer ext4 defaults such as
+  // orphan_file are unknown to 5.10); 2 GiB sparse.
+  const r = spawnSync("mkfs.ext2", ["-q", "-F", path, "2G"], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`mkfs.ext2 ${path}: ${r.stderr}`);
+}
+
+export async function boot(opts: BootOptions): Promise<BootResult> {
+  mkdirSync(opts.workDir, { recursive: true });
+  const nonce = randomBytes(8).toString("hex");
+  const run = runLayer(opts.workDir, script(nonce, opts.commands, opts));
+  const rd = initrd([...opts.layers, run], join(opts.workDir, "initrd.cpio"));
+  const args = [
+    "-accel",
+    "tcg",
+    "-cpu",
+    "max",
+    "-m",
+    String(opts.memMiB ?? 2048),
+    "-smp",
+    String(opts.smp ?? 2),
+    "-nographic",
+    "-no-reboot",
+    // No NIC: the guest needs only loopback and netns veths (and skips iPXE's boot ROM).
+    "-nic",
+    "none",
+    "-kernel",
+    join(opts.kernel.dir, "vmlinuz"),
+    "-initrd",
+    rd,
+    "-append",
+    // KG_VM_APPEND adds kernel arguments for debugging (e.g. "loglevel=7").
+    [...KERNEL_ARGS, process.env.KG_VM_APPEND ?? ""].join(" ").trim(),
+  ];
+  if (opts.scratchAt) {
+    const disk = join(opts.workDir, "scratch.img");
+    rmSync(disk, { force: true });
+    scratchDisk(disk);
+    args.push("-drive", `file=${disk},format=raw,if=virtio,cache=unsafe`);
+  }
+  const t0 = Date.now();
+  // setpriv: the kernel kills QEMU if this process dies first.
+  const child = spawn("setpriv", ["--pdeathsig", "SIGKILL", "qemu-system-x86_64", ...args], {
+    stdio: [opts.interactive ? "inherit" : "ignore", "pipe", "pipe"],
+  });
+  let serial = "";
+  let partial = "";
+  let bootSeconds: number | undefined;
+  const firstFrame = `@@KG@@${nonce} BEGIN`;
+  child.stdout.on("data", (chunk: Buffer) => {
+    const text = chunk.toString().replace(/\r/g, "");
+    serial += text;
+    if (bootSeconds === undefined && serial.includes(firstFrame)) {
+      bootSeconds = (Date.now() - t0) / 1000;
+    }
+    if (opts.interactive) process.stdout.write(chunk);
+    if (!opts.onLine) return;
+    const lines = (partial + text).split("\n");
+    partial = lines.pop() ?? "";
+    for (const l of lines) opts.onLine(l);
+  });
+  let stderr = "";
+  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+  const killed = { timedOut: false };
+  const timer = opts.interactive
+    ? undefined
+    : setTimeout(() => {
+        killed.timedOut = true;
+        child.kill("SIGKILL");
+      }, opts.timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  clearTimeout(timer);
+  if (partial && opts.onLine) opts.onLine(partial);
+  if (code !== 0 && !killed.timedOut) {
+    serial += `\n[qemu exited ${String(code)}: ${stderr.trim()}]\n`;
+  }
+  writeFileSync(join(opts.workDir, "serial.log"), serial);
+  rmSync(join(opts.workDir, "scratch.img"), { force: true });
+  rmSync(rd, { force: true });
+  return {
+    frames: parseFrames(serial, nonce),
+    serial,
+    timedOut: killed.timedOut,
+    seconds: (Date.now() - t0) / 1000,
+    bootSeconds,
+  };
+}
