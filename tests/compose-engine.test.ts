@@ -311,7 +311,7 @@ test(
       `the observer holds ${String(progs.length)} BPF programs\n${await stack.describe("observer")}`,
     );
     const metrics = await http(`http://127.0.0.1:${String(PORT.observer)}/metrics`);
-    assert.match(metrics.text, /^kernel_gossip_cpu_cfs_periods_total\{/m);
+    assert.match(metrics.text, /^kernel_gossip_cpu_usage_seconds_total\{cgroup="\/"\} /m);
   },
 );
 
