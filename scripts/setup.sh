@@ -29,9 +29,10 @@ APT_PACKAGES=(
   # the kernel matrix (tests/vm): QEMU guests (TCG), their scratch disk, module
   # decompression, stripped test binaries in the guest root
   qemu-system-x86 e2fsprogs xz-utils zstd binutils
-  # the container engine test (tests/compose-engine.test.ts): Debian base images, and
-  # nft to drop the packet-filter tables the engine created once they are empty again
-  debootstrap nftables
+  # the container engine test (tests/compose-engine.test.ts): Debian base images, nft to
+  # drop the packet-filter tables the engine created once they are empty again, and the
+  # library Debian's docker.io dockerd (unpacked, not installed: Docker 20.10) links
+  debootstrap nftables libdevmapper1.02.1
 )
 
 step() { printf '\n==> %s\n' "$*" >&2; }

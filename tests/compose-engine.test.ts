@@ -21,8 +21,10 @@
 // --test --test-force-exit tests/compose-engine.test.ts`.
 import assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createReadStream, existsSync, readdirSync, readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test, type TestContext } from "node:test";
 import { promisify } from "node:util";
@@ -40,7 +42,7 @@ import { pluginRequest } from "../src/shared/grafana/plugin-request.ts";
 import { engineBinaries, kubeBinaries, REPO_ROOT } from "./env/binaries.ts";
 import { loadCompose } from "./env/compose.ts";
 import { composeStack, type Stack } from "./env/engine/compose.ts";
-import { ADDRESS_POOL, CGROUP_PARENT, startEngine, type Engine } from "./env/engine/dockerd.ts";
+import { ADDRESS_POOL, debianEngine, startEngine, type Engine } from "./env/engine/dockerd.ts";
 import { standIns, type StandIns } from "./env/engine/standins.ts";
 import { cgroupMounts } from "./env/node/host.ts";
 import { sleep } from "./env/process.ts";
@@ -73,6 +75,8 @@ let built = false;
 let up = false;
 let demo: { child: ChildProcess; cgroup: string; out: () => string } | undefined;
 let watch: { child: ChildProcess; events: () => WhisperEvent[] } | undefined;
+/** The observer image as `docker save` wrote it, for Docker 20.10 (no builds there). */
+let savedObserver: string | undefined;
 /** BPF programs the observer container held (ids), checked gone after down. */
 let observerProgs: number[] = [];
 const figures: string[] = [];
@@ -159,6 +163,7 @@ interface WhisperEvent {
 }
 
 after(async () => {
+  if (savedObserver) await rm(savedObserver, { force: true });
   demo?.child.kill("SIGINT");
   watch?.child.kill("SIGTERM");
   if (stack && up)
@@ -794,7 +799,7 @@ test(
           `bridge br-${n.Id.slice(0, 12)} left`,
         );
       for (const m of cgroupMounts()) {
-        const dir = join(m, CGROUP_PARENT);
+        const dir = join(m, eng().spec.cgroupParent);
         const left = existsSync(dir)
           ? readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory())
           : [];
@@ -818,6 +823,11 @@ test(
           "the observer's BPF programs are still loaded",
         );
       }
+    }
+    if (built) {
+      savedObserver = join(tmpdir(), `kg-observer-image-${String(process.pid)}.tar`);
+      const ref = shipped.services.observer?.image ?? "";
+      await eng().api.download(`/images/get?names=${encodeURIComponent(ref)}`, savedObserver);
     }
     await stack?.close();
     stack = undefined;
@@ -927,3 +937,68 @@ const alertingAsGrafanaReadsIt = (view: Record<string, string>) =>
     ) as ProvisionedAlerting,
     view,
   );
+
+test(
+  "Docker 20.10 (Debian 12's docker.io): the shipped file stops at the observer's capabilities; with the fallback the observer loads its programs",
+  opts(6),
+  async (t) => {
+    if (!need(t, savedObserver !== undefined && stand !== undefined, "no observer image")) return;
+    assert.ok(savedObserver && stand);
+    const spec = await debianEngine();
+    const old = await startEngine({ spec, log: (l) => t.diagnostic(l) });
+    let teardown: Awaited<ReturnType<Engine["stop"]>> | undefined;
+    try {
+      assert.match(old.version, /^20\.10\./);
+      const loaded = await old.api.call(
+        "POST",
+        "/images/load?quiet=1",
+        createReadStream(savedObserver),
+      );
+      assert.equal(loaded.status, 200, loaded.text);
+      const st = await composeStack(old, stand.env);
+      try {
+        const up = (files?: string[]) =>
+          st.compose(
+            ["up", "--detach", "--no-build", "--no-deps", "--force-recreate", "observer"],
+            {
+              files,
+              timeoutMs: 300_000,
+            },
+          );
+        const shippedRun = await up();
+        t.diagnostic(
+          `docker-compose.yaml on ${old.version}: ${shippedRun.stderr.trim().split("\n").at(-1) ?? ""}`,
+        );
+        assert.notEqual(shippedRun.code, 0, "Docker 20.10 started the observer with CAP_BPF");
+        assert.match(shippedRun.stderr, /unknown capability: "?CAP_BPF/);
+        const fallbackRun = await up([FALLBACK]);
+        assert.equal(fallbackRun.code, 0, `with ${FALLBACK}:\n${fallbackRun.stderr}`);
+        const pid = await until("the observer healthy on Docker 20.10", 120_000, async () => {
+          const p = (await st.ps()).find((e) => e.Service === "observer");
+          if (p?.State === "exited") throw new Fatal(await st.describe("observer"));
+          if (p?.Health !== "healthy") return undefined;
+          return (await old.api.get<{ State: { Pid: number } }>(`/containers/${p.ID}/json`)).State
+            .Pid;
+        });
+        const capEff = /^CapEff:\s*(\S+)/m.exec(
+          readFileSync(`/proc/${String(pid)}/status`, "utf8"),
+        )?.[1];
+        assert.equal(capEff, (1n << 21n).toString(16).padStart(16, "0"), "CAP_SYS_ADMIN (21) only");
+        const progs = await programsOf(pid);
+        t.diagnostic(
+          `observer on Docker ${old.version} with ${FALLBACK}: ${String(progs.length)} programs`,
+        );
+        assert.ok(
+          progs.length >= 5,
+          `${String(progs.length)} programs\n${await st.describe("observer")}`,
+        );
+      } finally {
+        await st.compose(["down", "--volumes", "--timeout", "20"]);
+        await st.close();
+      }
+    } finally {
+      teardown = await old.stop();
+    }
+    assert.deepEqual(teardown.leftovers, [], "Docker 20.10 left the host changed");
+  },
+);

@@ -2,7 +2,9 @@
 // API the docker CLI speaks), for what the tests ask the engine directly:
 // inspecting containers, networks, volumes and images, and importing root
 // filesystems as images. Everything compose-shaped goes through the compose CLI.
+import { createWriteStream } from "node:fs";
 import { request } from "node:http";
+import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 
 export interface ApiResponse {
@@ -12,6 +14,8 @@ export interface ApiResponse {
 
 export interface EngineApi {
   call: (method: string, path: string, body?: Readable | string) => Promise<ApiResponse>;
+  /** GET whose (binary) answer goes to a file, e.g. `docker save`'s /images/get. */
+  download: (path: string, file: string) => Promise<void>;
   /** GET returning JSON; throws naming the path on a non-2xx answer. */
   get: <T>(path: string) => Promise<T>;
 }
@@ -50,7 +54,20 @@ export function engineApi(socketPath: string): EngineApi {
       throw new Error(`engine API GET ${path}: ${String(r.status)} ${r.text}`);
     return JSON.parse(r.text) as T;
   };
-  return { call, get };
+  const download = (path: string, file: string) =>
+    new Promise<void>((resolve, reject) => {
+      const req = request({ socketPath, method: "GET", path }, (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          reject(new Error(`engine API GET ${path}: ${String(res.statusCode)}`));
+          return;
+        }
+        pipeline(res, createWriteStream(file)).then(resolve, reject);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  return { call, get, download };
 }
 
 /** Errors in a streamed JSON-lines answer (image import/build progress). */

@@ -3,7 +3,9 @@
 // systemd here) with its own socket, exec root, pidfile, cgroup parent and
 // address pool, so it never meets a user's engine. Its data root persists under
 // /var/lib/kernel-gossip/docker, so a warm run reuses image layers and build
-// cache. It managed-starts Debian's containerd and runs Debian's runc.
+// cache. It managed-starts Debian's containerd and runs Debian's runc. The same code
+// starts Debian 12's own Docker Engine 20.10 (docker.io, unpacked from its package, not
+// installed) with roots of its own, for the older-engine check (ADR 0073).
 //
 // Host hygiene: it refuses to start beside another dockerd (both would manage the
 // DOCKER chains); options keep it from touching what it need not (no IPv4
@@ -13,7 +15,7 @@
 // directories) and reports any difference from the snapshot taken before start.
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { mkdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { engineBinaries } from "../binaries.ts";
@@ -30,18 +32,68 @@ import {
 
 const run = promisify(execFile);
 
-/** Image layers, build cache, volumes: kept between runs (a cache, like $KG_CACHE). */
-export const DATA_ROOT = "/var/lib/kernel-gossip/docker";
-/** Socket, pidfile, containerd state, network namespaces: gone after stop(). */
-export const EXEC_ROOT = "/run/kernel-gossip-docker";
-export const SOCKET = join(EXEC_ROOT, "docker.sock");
-export const CGROUP_PARENT = "kernel-gossip-docker";
 /** Compose networks get /24s from here; the test node's bridges use 10.200–10.249. */
 export const ADDRESS_POOL = "10.250.0.0/16";
-const OWNER = join(EXEC_ROOT, "owner.json");
-const BEFORE = join(DATA_ROOT, "host-before.json");
+
+/** Which dockerd, and the directories and cgroup parent that are its own. */
+export interface EngineSpec {
+  dockerd: string;
+  dockerProxy: string;
+  /** Image layers, build cache, volumes: kept between runs (a cache, like $KG_CACHE). */
+  dataRoot: string;
+  /** Socket, pidfile, containerd state, network namespaces: gone after stop(). */
+  execRoot: string;
+  cgroupParent: string;
+  /** Config keys this engine does not know. */
+  omit?: string[];
+}
+
+/** Docker Engine 28.5.2 built by scripts/setup.sh (ADR 0070). */
+export const modernEngine = (): EngineSpec => {
+  const b = engineBinaries();
+  return {
+    dockerd: b.dockerd,
+    dockerProxy: b.dockerProxy,
+    dataRoot: "/var/lib/kernel-gossip/docker",
+    execRoot: "/run/kernel-gossip-docker",
+    cgroupParent: "kernel-gossip-docker",
+  };
+};
+
+/** Debian 12's docker.io (Docker Engine 20.10), unpacked from the package into the cache. */
+export async function debianEngine(): Promise<EngineSpec & { version: string }> {
+  const version = /Candidate:\s*(\S+)/.exec(
+    (await run("apt-cache", ["policy", "docker.io"])).stdout,
+  )?.[1];
+  if (!version || version === "(none)") throw new Error("apt-cache knows no docker.io candidate");
+  const dir = join(CACHE, `docker.io-deb-${version.replace(/[^\w.+-]/g, "_")}`);
+  if (!existsSync(join(dir, "root/usr/sbin/dockerd"))) {
+    const work = `${dir}.partial.${String(process.pid)}`;
+    await rm(work, { recursive: true, force: true });
+    await mkdir(work, { recursive: true });
+    await run("apt-get", ["download", "-q", `docker.io=${version}`], { cwd: work });
+    const deb = readdirSync(work).find((f) => f.endsWith(".deb"));
+    if (!deb) throw new Error("apt-get download docker.io produced no .deb");
+    await run("dpkg-deb", ["-x", join(work, deb), join(work, "root")]);
+    await rm(dir, { recursive: true, force: true });
+    await rename(work, dir);
+  }
+  return {
+    version,
+    dockerd: join(dir, "root/usr/sbin/dockerd"),
+    dockerProxy: join(dir, "root/usr/sbin/docker-proxy"),
+    dataRoot: "/var/lib/kernel-gossip/docker-20.10",
+    execRoot: "/run/kernel-gossip-docker-20.10",
+    cgroupParent: "kernel-gossip-docker-20.10",
+    // 20.10 knows no containerd snapshotter feature flag.
+    omit: ["features"],
+  };
+}
+
+const CACHE = process.env.KG_CACHE ?? "/var/cache/kernel-gossip";
 
 export interface Engine {
+  spec: EngineSpec;
   socket: string;
   /** DOCKER_HOST for clients. */
   host: string;
@@ -87,62 +139,67 @@ function dockerds(): [number, string][] {
   return out;
 }
 
-function daemonConfig(): string {
+function daemonConfig(spec: EngineSpec): string {
+  const config: Record<string, unknown> = {
+    "data-root": spec.dataRoot,
+    "exec-root": spec.execRoot,
+    pidfile: join(spec.execRoot, "dockerd.pid"),
+    hosts: [`unix://${join(spec.execRoot, "docker.sock")}`],
+    "storage-driver": "overlay2",
+    "exec-opts": ["native.cgroupdriver=cgroupfs"],
+    "cgroup-parent": spec.cgroupParent,
+    // No default bridge: build steps get no network (the builds are offline by
+    // design) and nothing named docker0 appears.
+    bridge: "none",
+    "default-address-pools": [{ base: ADDRESS_POOL, size: 24 }],
+    // Containers talk to each other and to this machine only: no forwarding or
+    // NAT to the outside, and the host's ip_forward and FORWARD policy stay as they are.
+    "ip-forward": false,
+    "ip-masq": false,
+    ip6tables: false,
+    "userland-proxy": true,
+    "userland-proxy-path": spec.dockerProxy,
+    "log-driver": "json-file",
+    features: { "containerd-snapshotter": false },
+  };
+  const omit = new Set(spec.omit);
   return JSON.stringify(
-    {
-      "data-root": DATA_ROOT,
-      "exec-root": EXEC_ROOT,
-      pidfile: join(EXEC_ROOT, "dockerd.pid"),
-      hosts: [`unix://${SOCKET}`],
-      "storage-driver": "overlay2",
-      "exec-opts": ["native.cgroupdriver=cgroupfs"],
-      "cgroup-parent": CGROUP_PARENT,
-      // No default bridge: build steps get no network (the builds are offline by
-      // design) and nothing named docker0 appears.
-      bridge: "none",
-      "default-address-pools": [{ base: ADDRESS_POOL, size: 24 }],
-      // Containers talk to each other and to this machine only: no forwarding or
-      // NAT to the outside, and the host's ip_forward and FORWARD policy stay as they are.
-      "ip-forward": false,
-      "ip-masq": false,
-      ip6tables: false,
-      "userland-proxy": true,
-      "userland-proxy-path": engineBinaries().dockerProxy,
-      "log-driver": "json-file",
-      features: { "containerd-snapshotter": false },
-    },
+    Object.fromEntries(Object.entries(config).filter(([k]) => !omit.has(k))),
     null,
     2,
   );
 }
 
 /** Leftovers of an earlier run whose test process died: shims, containers, mounts, filter rules. */
-async function sweepStale(log: (l: string) => void): Promise<void> {
-  if (!existsSync(OWNER)) return;
-  const owner = JSON.parse(await readFile(OWNER, "utf8")) as { pid: number; started: string };
+async function sweepStale(spec: EngineSpec, log: (l: string) => void): Promise<void> {
+  const { execRoot, dataRoot } = spec;
+  const ownerFile = join(execRoot, "owner.json");
+  if (!existsSync(ownerFile)) return;
+  const owner = JSON.parse(await readFile(ownerFile, "utf8")) as { pid: number; started: string };
   if (startTime(owner.pid) === owner.started)
     throw new Error(
-      `another test run (pid ${String(owner.pid)}) is using the engine at ${EXEC_ROOT}; run tests under flock /tmp/kg-host.lock`,
+      `another test run (pid ${String(owner.pid)}) is using the engine at ${execRoot}; run tests under flock /tmp/kg-host.lock`,
     );
   log(`sweeping the engine of a dead run (pid ${String(owner.pid)})`);
-  for (const pid of pidsWithArg(join(EXEC_ROOT, "containerd/containerd.sock"), "containerd-shim")) {
+  for (const pid of pidsWithArg(join(execRoot, "containerd/containerd.sock"), "containerd-shim")) {
     try {
       process.kill(pid, "SIGKILL");
     } catch {
       // gone
     }
   }
-  await removeCgroupTree(`/${CGROUP_PARENT}`);
-  await unmountUnder([EXEC_ROOT, DATA_ROOT]);
-  if (existsSync(BEFORE)) {
-    const before = JSON.parse(await readFile(BEFORE, "utf8")) as EngineHostSnapshot;
-    const now = await engineSnapshot([EXEC_ROOT, DATA_ROOT], CGROUP_PARENT);
+  await removeCgroupTree(`/${spec.cgroupParent}`);
+  await unmountUnder([execRoot, dataRoot]);
+  const beforeFile = join(dataRoot, "host-before.json");
+  if (existsSync(beforeFile)) {
+    const before = JSON.parse(await readFile(beforeFile, "utf8")) as EngineHostSnapshot;
+    const now = await engineSnapshot([execRoot, dataRoot], spec.cgroupParent);
     await restoreFilter("ipv4", before.filter.ipv4, now.filter.ipv4);
     await restoreFilter("ipv6", before.filter.ipv6, now.filter.ipv6);
     for (const l of now.links.filter((x) => !before.links.includes(x) && /^(br-|veth)/.test(x)))
       await run("ip", ["link", "del", l]).catch(() => undefined);
   }
-  await rm(EXEC_ROOT, { recursive: true, force: true });
+  await rm(execRoot, { recursive: true, force: true });
 }
 
 async function unmountUnder(roots: string[]): Promise<string[]> {
@@ -169,31 +226,39 @@ async function restoreSysctls(before: Record<string, string>): Promise<string[]>
   return changed;
 }
 
-export async function startEngine(opts: { log?: (l: string) => void } = {}): Promise<Engine> {
+export async function startEngine(
+  opts: { spec?: EngineSpec; log?: (l: string) => void } = {},
+): Promise<Engine> {
   const log = opts.log ?? (() => undefined);
-  const bins = engineBinaries();
-  const others = dockerds().filter(([, cmd]) => !cmd.includes(EXEC_ROOT));
+  const spec = opts.spec ?? modernEngine();
+  const { execRoot, dataRoot, cgroupParent } = spec;
+  const socket = join(execRoot, "docker.sock");
+  const roots = [execRoot, dataRoot];
+  const others = dockerds().filter(([, cmd]) => !cmd.includes(execRoot));
   if (others.length)
     throw new Error(
       `another dockerd runs on this host (${others.map(([p, c]) => `pid ${String(p)}: ${c}`).join("; ")}); ` +
         "two engines would both manage the DOCKER packet-filter chains, so this test does not start one beside it (and never stops it)",
     );
-  await sweepStale(log);
-  const before = await engineSnapshot([EXEC_ROOT, DATA_ROOT], CGROUP_PARENT);
-  await mkdir(DATA_ROOT, { recursive: true });
-  await writeFile(BEFORE, JSON.stringify(before));
-  await mkdir(EXEC_ROOT, { recursive: true });
-  await writeFile(OWNER, JSON.stringify({ pid: process.pid, started: startTime(process.pid) }));
-  const config = join(EXEC_ROOT, "daemon.json");
-  await writeFile(config, daemonConfig());
+  await sweepStale(spec, log);
+  const before = await engineSnapshot(roots, cgroupParent);
+  await mkdir(dataRoot, { recursive: true });
+  await writeFile(join(dataRoot, "host-before.json"), JSON.stringify(before));
+  await mkdir(execRoot, { recursive: true });
+  await writeFile(
+    join(execRoot, "owner.json"),
+    JSON.stringify({ pid: process.pid, started: startTime(process.pid) }),
+  );
+  const config = join(execRoot, "daemon.json");
+  await writeFile(config, daemonConfig(spec));
   // Beside the data root, so it outlives stop() for failure messages; one run's worth.
-  const logPath = join(DATA_ROOT, "dockerd.log");
+  const logPath = join(dataRoot, "dockerd.log");
   await writeFile(logPath, "");
   // dockerd finds containerd, containerd-shim-runc-v2 and runc on PATH (Debian's).
-  const child = launch(bins.dockerd, ["--config-file", config], logPath, {
+  const child = launch(spec.dockerd, ["--config-file", config], logPath, {
     PATH: `/usr/sbin:/usr/bin:/sbin:/bin`,
   });
-  const api = engineApi(SOCKET);
+  const api = engineApi(socket);
   const ping = async () => (await api.call("GET", "/_ping")).text === "OK";
   const teardown = async (): Promise<EngineTeardown> => {
     const cleaned: string[] = [];
@@ -210,7 +275,7 @@ export async function startEngine(opts: { log?: (l: string) => void } = {}): Pro
     }
     // containerd and the shims go with dockerd; wait for them, then make sure.
     const shims = () =>
-      pidsWithArg(join(EXEC_ROOT, "containerd/containerd.sock"), "containerd-shim");
+      pidsWithArg(join(execRoot, "containerd/containerd.sock"), "containerd-shim");
     for (let i = 0; i < 40 && shims().length; i++) await sleep(250);
     for (const pid of shims()) {
       cleaned.push(`shim ${String(pid)} killed`);
@@ -220,8 +285,8 @@ export async function startEngine(opts: { log?: (l: string) => void } = {}): Pro
         // gone
       }
     }
-    const stopped = await engineSnapshot([EXEC_ROOT, DATA_ROOT], CGROUP_PARENT);
-    for (const m of await unmountUnder([EXEC_ROOT, DATA_ROOT])) cleaned.push(`unmounted ${m}`);
+    const stopped = await engineSnapshot(roots, cgroupParent);
+    for (const m of await unmountUnder(roots)) cleaned.push(`unmounted ${m}`);
     const failed = [
       ...(await restoreFilter("ipv4", before.filter.ipv4, stopped.filter.ipv4)),
       ...(await restoreFilter("ipv6", before.filter.ipv6, stopped.filter.ipv6)),
@@ -229,7 +294,7 @@ export async function startEngine(opts: { log?: (l: string) => void } = {}): Pro
     for (const d of diffEngineSnapshots(before, stopped)) cleaned.push(d);
     cleaned.push(...(await restoreSysctls(before.sysctls)));
     if (!before.cgroups.length) {
-      const left = await removeCgroupTree(`/${CGROUP_PARENT}`);
+      const left = await removeCgroupTree(`/${cgroupParent}`);
       failed.push(...left.map((d) => `cgroup not removable: ${d}`));
     }
     // containerd 1.6 keeps shim sockets in /run/containerd/s, and dockerd makes
@@ -246,8 +311,8 @@ export async function startEngine(opts: { log?: (l: string) => void } = {}): Pro
           () => undefined,
         );
     }
-    await rm(EXEC_ROOT, { recursive: true, force: true });
-    const after = await engineSnapshot([EXEC_ROOT, DATA_ROOT], CGROUP_PARENT);
+    await rm(execRoot, { recursive: true, force: true });
+    const after = await engineSnapshot(roots, cgroupParent);
     const leftovers = [...failed, ...diffEngineSnapshots(before, after)];
     if (leftovers.length)
       log(`engine teardown leftovers: ${leftovers.join("; ")}\ndockerd log:\n${logTail}`);
@@ -256,10 +321,11 @@ export async function startEngine(opts: { log?: (l: string) => void } = {}): Pro
   try {
     await waitFor("dockerd", child, logPath, 60_000, ping);
     const version = (await api.get<{ Version: string }>("/version")).Version;
-    log(`dockerd ${version} (pid ${String(child.pid)}) on ${SOCKET}, data root ${DATA_ROOT}`);
+    log(`dockerd ${version} (pid ${String(child.pid)}) on ${socket}, data root ${dataRoot}`);
     return {
-      socket: SOCKET,
-      host: `unix://${SOCKET}`,
+      spec,
+      socket,
+      host: `unix://${socket}`,
       version,
       pid: child.pid ?? 0,
       logPath,
