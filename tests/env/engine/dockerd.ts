@@ -46,6 +46,8 @@ export interface EngineSpec {
   cgroupParent: string;
   /** Config keys this engine does not know. */
   omit?: string[];
+  /** Config keys only this engine has. */
+  extra?: Record<string, unknown>;
 }
 
 /** Docker Engine 28.5.2 built by scripts/setup.sh (ADR 0070). */
@@ -85,8 +87,10 @@ export async function debianEngine(): Promise<EngineSpec & { version: string }> 
     dataRoot: "/var/lib/kernel-gossip/docker-20.10",
     execRoot: "/run/kernel-gossip-docker-20.10",
     cgroupParent: "kernel-gossip-docker-20.10",
-    // 20.10 knows no containerd snapshotter feature flag.
+    // 20.10 knows no containerd snapshotter feature flag, and would write its trust key
+    // to /etc/docker/key.json unless told otherwise.
     omit: ["features"],
+    extra: { "deprecated-key-path": "/var/lib/kernel-gossip/docker-20.10/key.json" },
   };
 }
 
@@ -161,6 +165,7 @@ function daemonConfig(spec: EngineSpec): string {
     "userland-proxy-path": spec.dockerProxy,
     "log-driver": "json-file",
     features: { "containerd-snapshotter": false },
+    ...spec.extra,
   };
   const omit = new Set(spec.omit);
   return JSON.stringify(
