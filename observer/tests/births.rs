@@ -132,7 +132,10 @@ impl Bundle {
             self.root_cg,
             uid.replace('-', "_")
         );
-        (self.configure_at(name, &cgroup, &["/bin/sleep", "60"]), cgroup)
+        (
+            self.configure_at(name, &cgroup, &["/bin/sleep", "60"]),
+            cgroup,
+        )
     }
 
     fn configure_at(&self, name: &str, cgroup: &str, args: &[&str]) -> PathBuf {
@@ -238,7 +241,11 @@ fn births_for(events: &[Value], uid: &str) -> Vec<Value> {
 /// kernel's own view of each link).
 fn sys_enter_links(pid: u32) -> usize {
     if std::env::var_os("KG_TEST_DEBUG_LINKS").is_some() {
-        for e in fs::read_dir(format!("/proc/{pid}/fdinfo")).into_iter().flatten().flatten() {
+        for e in fs::read_dir(format!("/proc/{pid}/fdinfo"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             if let Ok(t) = fs::read_to_string(e.path()) {
                 if t.contains("link_type") {
                     eprintln!("fdinfo {:?}: {t:?}", e.path());

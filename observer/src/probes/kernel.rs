@@ -388,8 +388,11 @@ mod tests {
         if k.btf_error.is_some() {
             return; // no BTF: nothing to check here
         }
+        // Types only: some kernels' BTF leaves func_proto parameters unnamed
+        // (the CI machine's does), and no decision reads a name.
         let sw = &k.tracepoints["sched_switch"];
-        assert_eq!(sw[1], arg("prev", "struct task_struct *"));
+        assert_eq!(sw[1].ty, "struct task_struct *"); // prev, after `bool preempt`
+        assert_eq!(sw[2].ty, "struct task_struct *"); // next
         assert_eq!(k.tracepoints["kfree_skb"][0].ty, "struct sk_buff *");
         assert!(k.tracepoints.contains_key("cgroup_mkdir"));
     }

@@ -460,7 +460,11 @@ impl Cgroup {
                 periods: s("nr_periods"),
                 throttled: s("nr_throttled"),
                 throttled_ns: s("throttled_time"),
-                usage_ns: self.read("cpuacct", "cpuacct.usage").trim().parse().unwrap(),
+                usage_ns: self
+                    .read("cpuacct", "cpuacct.usage")
+                    .trim()
+                    .parse()
+                    .unwrap(),
             },
             Layout::V2 => CpuStat {
                 periods: s("nr_periods"),
@@ -483,7 +487,11 @@ impl Cgroup {
     /// memory.events `max`).
     pub fn limit_hits(&self) -> u64 {
         match self.layout {
-            Layout::Hybrid => self.read("memory", "memory.failcnt").trim().parse().unwrap(),
+            Layout::Hybrid => self
+                .read("memory", "memory.failcnt")
+                .trim()
+                .parse()
+                .unwrap(),
             Layout::V2 => self.stat("memory", "memory.events", "max"),
         }
     }
