@@ -37,6 +37,7 @@ import {
 } from "../src/shared/alerts/grafana-webhook-request.ts";
 import { ALERT_SPECS } from "../src/shared/alerts/rules.ts";
 import { DASHBOARDS } from "../src/shared/dashboards/index.ts";
+import type { GatewayTarget } from "../src/shared/dashboards/panels.ts";
 import { PLUGIN_ID } from "../src/shared/grafana/contract.ts";
 import { pluginRequest } from "../src/shared/grafana/plugin-request.ts";
 import { engineBinaries, kubeBinaries, REPO_ROOT } from "./env/binaries.ts";
@@ -639,9 +640,10 @@ test(
       (x) => x,
     );
     if (sent.kind !== "query") assert.fail(`plugin request: ${sent.kind}`);
-    const active = DASHBOARDS["kernel-truth-overview.json"]?.().panels.find(
-      (p) => p.title === "Active whispers",
-    )?.targets[0];
+    // The overview's whispers table, found by its query type (its title may change).
+    const active = DASHBOARDS["kernel-truth-overview.json"]?.()
+      .panels.flatMap((p) => p.targets)
+      .find((q): q is GatewayTarget => "queryType" in q && q.queryType === "whispers");
     assert.ok(active);
     const whispers = pluginRequest(
       { ...active, filters: { cgroup: demo.cgroup } },
