@@ -210,6 +210,15 @@ vm_kernels() {
   (cd "$ROOT" && node --import tsx tests/vm/kernels.ts) || die "vm kernels (tests/vm/kernels.ts)"
 }
 
+# The container engine test's inputs from Debian's archive (tests/env/engine/prefetch.ts):
+# the stand-in images' root filesystems (debootstrap, about 1 min each cold) and Debian's
+# docker.io 20.10 unpacked for the older-engine check. Cached under $KG_CACHE.
+engine_test_inputs() {
+  [ "$(id -u)" -eq 0 ] || { step "engine test inputs: not root, skipping (debootstrap needs root)"; return; }
+  step "engine test inputs: stand-in root filesystems and Debian's docker.io (tests/env/engine/prefetch.ts)"
+  (cd "$ROOT" && node --import tsx tests/env/engine/prefetch.ts) || die "engine test inputs (tests/env/engine/prefetch.ts)"
+}
+
 main() {
   install_packages
   rust_toolchain
@@ -231,6 +240,7 @@ main() {
   go_build dockerd "$ROOT/tests/env/dockerd-build" "$(dockerd_dir)" \
     github.com/docker/docker/cmd/dockerd github.com/docker/docker/cmd/docker-proxy
   go_build compose "$ROOT/tests/env/compose-build" "$(compose_dir)" github.com/docker/compose/v5/cmd
+  engine_test_inputs
   step "setup complete: etcd $(etcd_dir)/etcd, kube-apiserver and kubectl in $(kube_dir), kubelet in $(kubelet_dir)"
 }
 

@@ -128,6 +128,17 @@ export async function debootstrapTar(name: string, include: string[]): Promise<s
   }
 }
 
+/**
+ * The Debian root filesystems the stand-ins start from, fetched from deb.debian.org
+ * (scripts/setup.sh calls this through ./prefetch.ts, so the test needs no network).
+ */
+export async function standInRoots(): Promise<string[]> {
+  return [
+    await debootstrapTar("debian-minbase", []),
+    await debootstrapTar("debian-rust", RUST_PACKAGES),
+  ];
+}
+
 const exists = async (api: EngineApi, ref: string) =>
   (await api.call("GET", `/images/${encodeURIComponent(ref)}/json`)).status === 200;
 
