@@ -34,19 +34,19 @@ import {
   interpolate as grafanaExpand,
   expandEnv,
   type ProvisionedAlerting,
-} from "../src/shared/alerts/grafana-webhook-request.ts";
+} from "./support/grafana/webhook-request.ts";
 import { ALERT_SPECS } from "../src/shared/alerts/rules.ts";
 import { DASHBOARDS } from "../src/shared/dashboards/index.ts";
 import type { GatewayTarget } from "../src/shared/dashboards/panels.ts";
 import { PLUGIN_ID } from "../src/shared/grafana/contract.ts";
-import { pluginRequest } from "../src/shared/grafana/plugin-request.ts";
-import { engineBinaries, kubeBinaries, REPO_ROOT } from "./env/binaries.ts";
+import { pluginRequest } from "./support/grafana/plugin-request.ts";
+import { engineBinaries, kubeBinaries, REPO_ROOT } from "../src/local/runtime/binaries.ts";
 import { loadCompose } from "./env/compose.ts";
 import { composeStack, type Stack } from "./env/engine/compose.ts";
 import { ADDRESS_POOL, debianEngine, startEngine, type Engine } from "./env/engine/dockerd.ts";
 import { standIns, type StandIns } from "./env/engine/standins.ts";
-import { cgroupMounts } from "./env/node/host.ts";
-import { sleep } from "./env/process.ts";
+import { cgroupMounts } from "../src/local/runtime/node/host.ts";
+import { sleep } from "../src/local/runtime/process.ts";
 
 const run = promisify(execFile);
 const root = process.getuid?.() === 0;

@@ -24,12 +24,12 @@ import {
   interpolate as grafanaExpand,
   expandEnv,
   type ProvisionedAlerting,
-} from "../src/shared/alerts/grafana-webhook-request.ts";
+} from "./support/grafana/webhook-request.ts";
 import { ALERT_SPECS } from "../src/shared/alerts/rules.ts";
 import { DASHBOARDS } from "../src/shared/dashboards/index.ts";
 import { PLUGIN_ID } from "../src/shared/grafana/contract.ts";
 import { containerView, loadCompose, type Compose } from "./env/compose.ts";
-import { REPO_ROOT } from "./env/binaries.ts";
+import { REPO_ROOT } from "../src/local/runtime/binaries.ts";
 
 // Paths as the grafana/grafana image sets them (GF_PATHS_PROVISIONING, GF_PATHS_PLUGINS).
 const PROVISIONING_DIR = "/etc/grafana/provisioning";

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { parse } from "yaml";
-import { kubeBinaries, REPO_ROOT } from "./env/binaries.ts";
+import { kubeBinaries, REPO_ROOT } from "../src/local/runtime/binaries.ts";
 import { helmTemplate, parseObjects, type K8sObject } from "./env/helm.ts";
 
 const run = promisify(execFile);

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import { parse } from "yaml";
-import { REPO_ROOT } from "./binaries.ts";
+import { REPO_ROOT } from "../../src/local/runtime/binaries.ts";
 
 export const COMPOSE_FILE = join(REPO_ROOT, "docker-compose.yaml");
 

@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { engineBinaries, REPO_ROOT } from "../binaries.ts";
+import { engineBinaries, REPO_ROOT } from "../../../src/local/runtime/binaries.ts";
 import type { Engine } from "./dockerd.ts";
 
 export const OVERRIDE = "tests/fixtures/compose/standins.yaml";

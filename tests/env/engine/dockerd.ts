@@ -18,10 +18,10 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { engineBinaries } from "../binaries.ts";
-import { removeCgroupTree } from "../node/host.ts";
-import { pidsWithArg } from "../node/stale.ts";
-import { alive, launch, sleep, tail, waitFor } from "../process.ts";
+import { engineBinaries } from "../../../src/local/runtime/binaries.ts";
+import { removeCgroupTree } from "../../../src/local/runtime/node/host.ts";
+import { pidsWithArg } from "../../../src/local/runtime/node/stale.ts";
+import { alive, launch, sleep, tail, waitFor } from "../../../src/local/runtime/process.ts";
 import { engineApi, type EngineApi } from "./api.ts";
 import {
   diffEngineSnapshots,

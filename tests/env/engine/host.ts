@@ -9,7 +9,7 @@
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { promisify } from "node:util";
-import { cgroupMounts, readSysctl } from "../node/host.ts";
+import { cgroupMounts, readSysctl } from "../../../src/local/runtime/node/host.ts";
 
 const run = promisify(execFile);
 

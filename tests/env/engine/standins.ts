@@ -38,7 +38,7 @@ import { dirname, join } from "node:path";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { kubeBinaries, REPO_ROOT } from "../binaries.ts";
+import { kubeBinaries, REPO_ROOT } from "../../../src/local/runtime/binaries.ts";
 import { parseDockerfile } from "../dockerfile.ts";
 import { streamErrors, type EngineApi } from "./api.ts";
 
