@@ -162,6 +162,7 @@ pub fn run(json: bool) -> i32 {
             cgroup_v2: l.v2,
             page_size: host::page_size(),
             kernel: probes::kernel::Kernel::get(),
+            attribution: true,
         };
         // Really load and attach every probe, then drop (detach) it.
         let (probes, status) = load_probes(l, cfg, signals::ALL);
