@@ -416,6 +416,10 @@ fn stolen_cpu_is_attributed_to_the_spinner() {
         .iter()
         .find(|e| e["type"] == "cpu_stolen" && e["workload"]["cgroup"] == vp.as_str())
         .unwrap_or_else(|| panic!("no cpu_stolen event for {vp}"));
+    eprintln!("cpu_stolen event: {ev}");
+    for l in m.text.lines().filter(|l| l.contains(vp.as_str())) {
+        eprintln!("metric: {l}");
+    }
     assert_eq!(
         ev["evidence"]["culprits"][0]["workload"]["cgroup"],
         sp.as_str(),
