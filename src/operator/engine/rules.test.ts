@@ -209,7 +209,7 @@ test("a cpu_stolen event names the culprit, its QoS class and requests/limits (A
   assert.ok(f);
   assert.equal(f.signal, "runqueue-delay");
   assert.equal(f.kernelTruth.attributes?.culprit, "batch/crunch-7 (work)");
-  assert.match(f.kernelTruth.attributes?.otherCulprits ?? "", /backup\.service 0\.050 s/);
+  assert.match(f.kernelTruth.attributes.otherCulprits ?? "", /backup\.service 0\.050 s/);
   const culprit: PodInfo = {
     namespace: "batch",
     name: "crunch-7",
