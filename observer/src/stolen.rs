@@ -123,7 +123,7 @@ impl StolenSampler {
             return;
         };
         let cfg = &s.settings.stolen;
-        if !cfg.attribution {
+        if !r.attribution {
             return;
         }
         let reads: HashMap<u64, Hist> = r.read().into_iter().collect();

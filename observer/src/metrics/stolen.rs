@@ -50,7 +50,7 @@ pub(super) fn encode(s: &State, enc: &mut DescriptorEncoder) -> fmt::Result {
     let Some(r) = &s.probes.runqlat else {
         return Ok(());
     };
-    if !s.settings.stolen.attribution {
+    if !r.attribution {
         return Ok(());
     }
     let k = s.settings.stolen.max_culprits;

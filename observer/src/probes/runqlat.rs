@@ -25,6 +25,9 @@ unsafe impl plain::Plain for types::runqlat_hist {}
 pub struct Runqlat {
     pub attached: Attached,
     hists: MapHandle,
+    /// Waits are split by culprit (ADR 0095): asked for, and the kernel
+    /// accepted the program with it.
+    pub attribution: bool,
 }
 
 /// One cgroup's delay histogram summed over CPUs.
@@ -136,6 +139,22 @@ impl Hist {
 }
 
 pub fn load(cfg: LoadCfg) -> Result<Runqlat> {
+    match load_variants(cfg) {
+        Ok(r) => Ok(r),
+        // A verifier that refuses the attribution walk must not cost the
+        // delay histogram: load again without it (dead code then).
+        Err(e) if cfg.attribution => {
+            tracing::warn!(error = %format!("{e:#}"), "run-queue attribution (who stole my CPU) refused by this kernel; delay histogram only");
+            load_variants(LoadCfg {
+                attribution: false,
+                ..cfg
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn load_variants(cfg: LoadCfg) -> Result<Runqlat> {
     // First choice: the scheduler's own enqueue timestamps (one program,
     // exact schedstat semantics); then wakeup tracking in task storage.
     if std::env::var_os("KG_PROG_TYPE").is_none() {
@@ -178,7 +197,11 @@ fn load_mode(cfg: LoadCfg, mode: Mode) -> Result<Runqlat> {
         let skel = open.load()?;
         let attached = attach_all(skel.object(), mode)?;
         let hists = MapHandle::try_from(&skel.maps.runqlat_hists)?;
-        Ok(Runqlat { attached, hists })
+        Ok(Runqlat {
+            attached,
+            hists,
+            attribution: cfg.attribution,
+        })
     }
 }
 
