@@ -98,20 +98,30 @@ test("a pod delayed by a spinning neighbour gets a whisper naming the neighbour"
           w.status?.insight,
       ),
     30_000,
-  );
+  ).catch(async (err: unknown) => {
+    // What the operator did write instead (e.g. another culprit on a busy machine).
+    for (const w of await listWhispers(kube, ns)) {
+      console.log(JSON.stringify({ spec: w.spec, insight: w.status?.insight }));
+    }
+    throw err;
+  });
   await victim.stopLoad();
   await culprit.stopLoad();
   const q = (name: string) => kw.spec.kernelTruth.quantities.find((x) => x.name === name)?.value;
   assert.equal(kw.spec.source, "observer");
   assert.equal(kw.spec.subject.cgroupPath, victim.path);
-  assert.equal(kw.spec.kernelTruth.attributes?.culpritCgroup, culprit.path);
-  assert.ok((q("culpritSeconds") ?? 0) > 0.05, JSON.stringify(kw.spec.kernelTruth));
-  assert.ok((q("culpritSeconds") ?? 0) <= (q("runqueueDelaySeconds") ?? 0) + 1e-9);
+  // On a quiet node the spinner is the top culprit; other processes on this
+  // shared machine can take more, and are then named first (as "/").
+  assert.equal(kw.spec.kernelTruth.attributes?.culpritPodCgroup, culprit.path);
+  assert.ok((q("culpritPodSeconds") ?? 0) > 0, JSON.stringify(kw.spec.kernelTruth));
+  assert.ok((q("culpritPodSeconds") ?? 0) <= (q("runqueueDelaySeconds") ?? 0) + 1e-9);
   const insight = kw.status?.insight ?? "";
-  assert.match(insight, new RegExp(`delayed by ${ns}/cruncher`));
-  assert.match(insight, /on node local/);
+  assert.match(insight, /delayed by .* for .* on node local/);
   const why = kw.status?.recommendation?.rationale ?? "";
-  assert.match(why, /is BestEffort \(no CPU request, no CPU limit\)/);
+  assert.match(
+    why,
+    new RegExp(`pod culprit ${ns}/cruncher .*is BestEffort \\(no CPU request, no CPU limit\\)`),
+  );
   assert.match(why, /raise .*latency.*CPU request \(now 100m\)/);
   console.log(`whisper: ${insight}\nrecommendation: ${why}`);
 });

@@ -224,13 +224,23 @@ test("a cpu_stolen event names the culprit, its QoS class and requests/limits (A
   );
   assert.match(
     a.recommendation.rationale,
-    /crunch-7 \(work\) is BestEffort \(no CPU request, no CPU limit\)/,
+    /pod culprit batch\/crunch-7 \(took 500\.0 ms\) is BestEffort \(no CPU request, no CPU limit\)/,
   );
   assert.match(a.recommendation.rationale, /pod anti-affinity, another node than node-a/);
   assert.equal(a.recommendation.action, "spread-replicas");
-  // Without the culprit's pod (a system service): reserve CPU for it on the node.
-  const b = assess(f, ctx);
-  assert.match(b.recommendation.rationale, /not a pod/);
+  // The host's processes took the most: reserve CPU for them, then the pod advice.
+  const hostFirst = eventToFinding({
+    ...ev,
+    evidence: { ...ev.evidence, culprits: [...ev.evidence.culprits].reverse() },
+  });
+  assert.ok(hostFirst);
+  assert.equal(hostFirst.kernelTruth.attributes?.culpritPod, "crunch-7");
+  const b = assess(hostFirst, { ...ctx, culprit });
+  assert.match(b.insight, /delayed by \/system\.slice\/backup\.service/);
+  assert.match(
+    b.recommendation.rationale,
+    /^Most of the wait went to \/system\.slice\/backup\.service, which is not a pod.*The pod culprit batch\/crunch-7/,
+  );
 });
 
 test("QoS class follows Kubernetes' rule", () => {

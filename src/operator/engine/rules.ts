@@ -207,8 +207,15 @@ function stolenDelay(f: Finding, ctx: Context): Assessment {
     victimReq !== undefined
       ? `raise ${who(f)}'s CPU request (now ${formatCpu(victimReq)}): under contention CPU time is shared by requests (cpu.shares/cpu.weight)`
       : `give ${who(f)} a CPU request: under contention CPU time is shared by requests, and without one it gets the minimum weight`;
+  const podSeconds = quantity(f.kernelTruth, "culpritPodSeconds");
+  const podName = a.culpritPod ? `${a.culpritNamespace ?? ""}/${a.culpritPod}` : undefined;
+  // The host's own processes took more than any pod: say so before the pod advice.
+  const host =
+    culprit && !culprit.startsWith(podName ?? "\0")
+      ? `Most of the wait went to ${culprit}, which is not a pod (system services or other cgroups on the node): reserve CPU for it (kubelet system-reserved / kube-reserved) or move it off the node. `
+      : "";
   let rationale: string;
-  if (ctx.culprit) {
+  if (ctx.culprit && podName) {
     const qos = qosClass(ctx.culprit);
     const c = pickContainer(ctx.culprit, a.culpritContainer);
     const limit = c?.cpuLimitCores;
@@ -216,9 +223,10 @@ function stolenDelay(f: Finding, ctx: Context): Assessment {
       limit === undefined
         ? `Give it a CPU request that matches what it uses and a CPU limit`
         : `Lower its CPU limit (now ${formatCpu(limit)}) or raise its request to what it uses, so the scheduler reserves that CPU`;
-    rationale = `The culprit ${culprit} is ${qos} (${cpuSpec(c)}). ${fix}; or ${raise}; or keep the two apart (pod anti-affinity, another node${node ? ` than ${node}` : ""}).`;
-  } else if (culprit) {
-    rationale = `The culprit ${culprit} is not a pod (a system service or another cgroup on the node): reserve CPU for it (kubelet system-reserved / kube-reserved) or move it off the node; or ${raise}.`;
+    const took = podSeconds !== undefined ? ` (took ${secs(podSeconds)})` : "";
+    rationale = `${host}The pod culprit ${podName}${took} is ${qos} (${cpuSpec(c)}). ${fix}; or ${raise}; or keep the two apart (pod anti-affinity, another node${node ? ` than ${node}` : ""}).`;
+  } else if (host) {
+    rationale = `${host}Or ${raise}.`;
   } else {
     rationale = `Other cgroups took the CPU: ${raise}, or spread replicas across nodes.`;
   }

@@ -78,9 +78,16 @@ function cpuStolen(e: CpuStolen, tsUnixMs: number, node: string, lookup?: PodLoo
     q.push({ name: "culpritShare", value: Math.min(1, top.share), unit: "ratio" });
     attributes.culprit = workloadName(top.workload).slice(0, 1024);
     attributes.culpritCgroup = top.workload.cgroup.slice(0, 1024);
-    if (top.workload.namespace) attributes.culpritNamespace = top.workload.namespace;
-    if (top.workload.pod) attributes.culpritPod = top.workload.pod;
-    if (top.workload.container) attributes.culpritContainer = top.workload.container;
+  }
+  // The largest culprit that is a pod: what a recommendation can act on, even
+  // when the host's own processes (a non-pod cgroup) took more.
+  const pod = culprits.find((c) => c.workload.pod && c.workload.namespace);
+  if (pod?.workload.pod && pod.workload.namespace) {
+    q.push({ name: "culpritPodSeconds", value: pod.seconds, unit: "seconds" });
+    attributes.culpritNamespace = pod.workload.namespace;
+    attributes.culpritPod = pod.workload.pod;
+    attributes.culpritPodCgroup = pod.workload.cgroup.slice(0, 1024);
+    if (pod.workload.container) attributes.culpritContainer = pod.workload.container;
   }
   const others = culprits
     .slice(1)
