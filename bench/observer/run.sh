@@ -154,7 +154,7 @@ echo
 echo "sched pipe (usecs/op, median; lower is better)"
 printf '  %-36s %8s\n' "baseline (no observer)" "$BASE"
 printf '  %-36s %8s  %s\n' "observer, bpf stats off (default)" "$NOSTATS" "$(slow "$NOSTATS")"
-printf '  %-36s %8s  %s\n' "observer, --runqueue-attribution=false" "$NOATTR" "$(slow "$NOATTR")"
+printf '  %-36s %8s  %s\n' "observer, no attribution" "$NOATTR" "$(slow "$NOATTR")"
 printf '  %-36s %8s  %s\n' "observer, --bpf-stats" "$STATS" "$(slow "$STATS")"
 echo
 echo "BPF programs under load (ns/event: median over $REPS runs of run_time/run_cnt; _noattr: --runqueue-attribution=false)"

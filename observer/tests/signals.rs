@@ -400,11 +400,17 @@ fn stolen_cpu_is_attributed_to_the_spinner() {
         (all - hist).abs() / hist < 0.02,
         "split {all} vs histogram {hist}"
     );
+    // The idle cgroup's task ran only for its exec, before the victim started:
+    // never while the victim waited. (Other cgroups' tasks may have waited then.)
     let idle_blamed = m.samples.iter().any(|s| {
         s.name.starts_with("kernel_gossip_runqueue_stolen")
+            && s.labels.get("victim_cgroup") == Some(&vp)
             && s.labels.get("culprit_cgroup") == Some(&ip)
     });
-    assert!(!idle_blamed, "idle cgroup {ip} blamed");
+    assert!(
+        !idle_blamed,
+        "idle cgroup {ip} blamed for the victim's wait"
+    );
 
     // The same on /events: a cpu_stolen event naming the spinner first.
     let events = obs.events_until(Duration::from_secs(5), |evs| {
@@ -426,6 +432,7 @@ fn stolen_cpu_is_attributed_to_the_spinner() {
         "{ev}"
     );
     assert!(!events.iter().any(|e| e["type"] == "cpu_stolen"
+        && e["workload"]["cgroup"] == vp.as_str()
         && e["evidence"]["culprits"]
             .as_array()
             .is_some_and(|c| c.iter().any(|c| c["workload"]["cgroup"] == ip.as_str()))));
