@@ -142,6 +142,11 @@ impl StolenSampler {
             let Some(w) = s.workload(Hierarchy::Cpu, *victim) else {
                 continue;
             };
+            // The root cgroup holds whatever is in no cgroup of its own (on v1
+            // hosts, most of the machine): no workload to tell, metrics only.
+            if w.cgroup == "/" {
+                continue;
+            }
             let attributed = by_others + c.self_ns + c.unknown_ns;
             let culprits = c
                 .top
