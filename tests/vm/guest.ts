@@ -45,12 +45,43 @@ export interface BootOptions {
   timeoutMs: number;
   /** Mount a fresh disk-backed ext2 filesystem at this guest path (page cache, not tmpfs). */
   scratchAt?: string;
-  smp?: number;
-  memMiB?: number;
+  machine?: Machine;
   /** Each serial line as it arrives (progress for a person). */
   onLine?: (line: string) => void;
   /** A shell on the console after the commands, stdin/stdout wired to this terminal. */
   interactive?: boolean;
+}
+
+/** The emulated machine; every field can be set from the environment for experiments. */
+export interface Machine {
+  /** vCPUs (KG_VM_SMP). */
+  smp: number;
+  /** Guest RAM in MiB (KG_VM_MEM_MIB). */
+  memMiB: number;
+  /** QEMU -cpu model (KG_VM_CPU). */
+  cpu: string;
+  /** TCG threading, `multi` (one host thread per vCPU) or `single` (KG_VM_TCG_THREAD). */
+  tcgThread: "multi" | "single";
+}
+
+export function machineFromEnv(env: NodeJS.ProcessEnv = process.env): Machine {
+  const int = (name: string, dflt: number, min: number) => {
+    const v = env[name];
+    if (v === undefined || v === "") return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new Error(`${name}=${v}: want an integer ≥ ${min}`);
+    return n;
+  };
+  const thread = env.KG_VM_TCG_THREAD ?? "multi";
+  if (thread !== "multi" && thread !== "single") {
+    throw new Error(`KG_VM_TCG_THREAD=${thread}: want multi or single`);
+  }
+  return {
+    smp: int("KG_VM_SMP", 2, 1),
+    memMiB: int("KG_VM_MEM_MIB", 2048, 512),
+    cpu: env.KG_VM_CPU || "max",
+    tcgThread: thread,
+  };
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -69,7 +100,9 @@ export const KERNEL_ARGS = [
 
 export function script(nonce: string, commands: GuestCommand[], opts: BootOptions): string {
   const lines = [`KG_NONCE=${nonce}`];
-  if (opts.scratchAt) lines.push(`kg_scratch /dev/vda ${quote(opts.scratchAt)}`);
+  // Framed like a command, so a disk that did not mount is reported, not guessed from
+  // the tests that needed it.
+  if (opts.scratchAt) lines.push(`kg_run scratch kg_scratch /dev/vda ${quote(opts.scratchAt)}`);
   for (const c of commands) {
     if (!/^[A-Za-z0-9_.-]+$/.test(c.id)) throw new Error(`bad command id ${c.id}`);
     // Absolute paths only: Debian's busybox sh prefers its own applets to PATH
@@ -130,15 +163,16 @@ export async function boot(opts: BootOptions): Promise<BootResult> {
   const nonce = randomBytes(8).toString("hex");
   const run = runLayer(opts.workDir, script(nonce, opts.commands, opts));
   const rd = initrd([...opts.layers, run], join(opts.workDir, "initrd.cpio"));
+  const m = opts.machine ?? machineFromEnv();
   const args = [
     "-accel",
-    "tcg",
+    `tcg,thread=${m.tcgThread}`,
     "-cpu",
-    "max",
+    m.cpu,
     "-m",
-    String(opts.memMiB ?? 2048),
+    String(m.memMiB),
     "-smp",
-    String(opts.smp ?? 2),
+    String(m.smp),
     "-nographic",
     "-no-reboot",
     // No NIC: the guest needs only loopback and netns veths (and skips iPXE's boot ROM).

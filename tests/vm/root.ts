@@ -74,6 +74,7 @@ const ETC = [
  * Kernel modules the guest loads (cloud kernels build these as modules):
  * veth for the netns pairs; nf_tables (+ nft_compat and the xt matches) for
  * iptables-nft; x_tables/ip_tables/iptable_filter for iptables-legacy;
+ * virtio_pci (the transport: without it virtio_blk finds no device) and
  * virtio_blk for the scratch disk.
  */
 export const MODULES = [
@@ -85,6 +86,7 @@ export const MODULES = [
   "iptable_filter",
   "xt_tcpudp",
   "xt_statistic",
+  "virtio_pci",
   "virtio_blk",
 ];
 
