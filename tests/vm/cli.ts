@@ -70,7 +70,8 @@ async function main(argv: string[]): Promise<number> {
     else if (a === "--timeout") opts.timeoutMs = Number(rest[++i] ?? usage()) * 1000;
     else usage();
   }
-  if (opts.shell) opts.onLine = undefined; // the terminal shows the console itself
+  // The terminal shows the console itself; add what the commands print.
+  if (opts.shell) opts.onLine = (l, from) => from === "frames" && process.stdout.write(`${l}\n`);
   opts.doctor = test === undefined;
   opts.tests = test ?? (!doctorOnly && !opts.shell);
   if (opts.shell && !doctorOnly && test === undefined) opts.doctor = false;
@@ -95,6 +96,9 @@ async function main(argv: string[]): Promise<number> {
   console.log(
     `    ${v.passed} passed, ${v.failed} failed, ${v.skipped} skipped, ${v.degradations} documented degradations`,
   );
+  if (!r.problems.length) {
+    for (const l of r.kernelTrouble) console.log(`    kernel said (not counted): ${l}`);
+  }
   console.log(`    files: ${r.dir}`);
   return v.failed ? 1 : 0;
 }

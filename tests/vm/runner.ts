@@ -3,7 +3,7 @@
 // the serial console into a per-test report: each doctor signal becomes a
 // pseudo-test `doctor::<signal>` (passed when it loads), so expectations.ts can
 // name a signal's degradation like a test's failure. Every file of a run goes to
-// <repo>/.kg/vm/<kernel id>/ (serial.log, timeline.log, doctor.json,
+// <repo>/.kg/vm/<kernel id>/ (serial.log, frames.log, timeline.log, doctor.json,
 // <target>.stdout/.stderr, result.json) so a person can read what the guest said.
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -25,7 +25,7 @@ export interface RunOptions {
   shell?: boolean;
   timeoutMs?: number;
   /** Each serial line as it arrives. */
-  onLine?: (line: string) => void;
+  onLine?: (line: string, from: "console" | "frames") => void;
   log?: (s: string) => void;
   /** Prebuilt binaries (the matrix builds once for every kernel). */
   binaries?: TestBinaries;
@@ -48,6 +48,13 @@ export interface KernelResult {
   fullRun: boolean;
   /** What went wrong outside a test's own result: timeout, a crashed executable, … */
   problems: string[];
+  /**
+   * The kernel's reports of a panic, oops, lockup or RCU stall. They explain a guest
+   * that died or hung (then they are also in `problems`); alone they are only shown:
+   * TCG guests keep host time, so an overloaded host can make a healthy guest report
+   * a stall.
+   */
+  kernelTrouble: string[];
   bootSeconds: number | undefined;
   seconds: number;
   dir: string;
@@ -106,9 +113,9 @@ export async function runKernel(id: string, opts: RunOptions = {}): Promise<Kern
     scratchAt: bins.targetTmpDir,
     machine,
     interactive: opts.shell,
-    onLine: (line) => {
-      timeline.push([(Date.now() - t0) / 1000, line]);
-      opts.onLine?.(line);
+    onLine: (line, from) => {
+      if (from === "frames") timeline.push([(Date.now() - t0) / 1000, line]);
+      opts.onLine?.(line, from);
     },
   });
   writeFileSync(
@@ -116,8 +123,8 @@ export async function runKernel(id: string, opts: RunOptions = {}): Promise<Kern
     timeline.map(([t, l]) => `${t.toFixed(1).padStart(7)} ${l}`).join("\n") + "\n",
   );
   const problems: string[] = [];
-  if (r.timedOut)
-    problems.push(`guest ${kernel.release} timed out after ${r.seconds.toFixed(0)} s`);
+  if (r.timedOut) problems.push(`timed out after ${r.seconds.toFixed(0)} s (KG_VM_TIMEOUT_S)`);
+  if (r.qemuFailure) problems.push(r.qemuFailure);
   const scratch = r.frames.get("scratch");
   if (scratch && scratch.rc !== 0) {
     problems.push(
@@ -131,6 +138,7 @@ export async function runKernel(id: string, opts: RunOptions = {}): Promise<Kern
     completed: [],
     fullRun: typeof opts.tests !== "string",
     problems,
+    kernelTrouble: kernelTrouble(r.serial),
     bootSeconds: r.bootSeconds,
     seconds: r.seconds,
     dir,
@@ -139,7 +147,9 @@ export async function runKernel(id: string, opts: RunOptions = {}): Promise<Kern
   for (const c of commands) {
     const f = r.frames.get(c.id);
     if (!f) {
-      problems.push(`${c.id}: never started in the guest (see ${join(dir, "serial.log")})`);
+      problems.push(
+        `${c.id}: never started in the guest (see ${join(dir, "serial.log")}, the console)`,
+      );
       continue;
     }
     writeFileSync(join(dir, `${c.id}.stdout`), f.stdout);
@@ -177,11 +187,31 @@ export async function runKernel(id: string, opts: RunOptions = {}): Promise<Kern
       }
     }
   }
+  // panic=-1 with -no-reboot: a panic ends QEMU with exit 0, and this is its only trace.
+  if (problems.length) problems.push(...result.kernelTrouble.map((l) => `kernel: ${l}`));
   writeFileSync(
     join(dir, "result.json"),
     JSON.stringify({ ...result, kernel: { ...kernel } }, null, 2) + "\n",
   );
   return result;
+}
+
+/** The kernel's own reports of a crash or a hang, first of each kind. */
+export function kernelTrouble(serial: string): string[] {
+  const kinds = [
+    /Kernel panic - not syncing.*/,
+    /BUG: soft lockup.*/,
+    /rcu: INFO: rcu_\w+ (self-)?detected stalls?.*/,
+    /INFO: task .* blocked for more than .*/,
+    /BUG: unable to handle .*/,
+    /Oops: .*/,
+  ];
+  const out: string[] = [];
+  for (const k of kinds) {
+    const m = k.exec(serial);
+    if (m) out.push(m[0].trim());
+  }
+  return out;
 }
 
 /** doctor --json's `signals` as pseudo-tests: `doctor::<signal>`, passed when it loads. */

@@ -68,6 +68,9 @@ function report(r: KernelResult, v: KernelVerdict): void {
     console.log(`  ${tag[j.verdict].padEnd(8)} ${j.test}${took}`);
     if (j.note) console.log(indent(j.verdict === "failed" ? j.note.slice(-4000) : j.note));
   }
+  if (!r.problems.length) {
+    for (const l of r.kernelTrouble) console.log(`  kernel said (not counted): ${l}`);
+  }
   const slow = r.tests
     .filter((t) => t.seconds !== undefined)
     .sort((a, b) => (b.seconds ?? 0) - (a.seconds ?? 0))

@@ -36,6 +36,7 @@ function result(tests: TargetOutcome[], extra: Partial<KernelResult> = {}): Kern
     completed: ["doctor", "signals", "births"],
     fullRun: true,
     problems: [],
+    kernelTrouble: [],
     bootSeconds: 4,
     seconds: 100,
     dir: "/nonexistent",

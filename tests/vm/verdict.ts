@@ -104,11 +104,10 @@ export function judge(
   expectations: Expectation[] = EXPECTATIONS[r.kernel.id] ?? [],
 ): KernelVerdict {
   const byTest = new Map(expectations.map((e) => [e.test, e]));
-  const judged: Judged[] = r.problems.map((p) => ({
-    test: "guest",
-    verdict: "failed",
-    note: `${r.kernel.release}: ${p}`,
-  }));
+  // The guest's own problems are one failure of the kernel, whatever their number.
+  const judged: Judged[] = r.problems.length
+    ? [{ test: "guest", verdict: "failed", note: `${r.kernel.release}: ${r.problems.join("\n")}` }]
+    : [];
   const ran = new Set<string>();
   for (const t of r.tests) {
     ran.add(name(t));
