@@ -35,7 +35,12 @@ fn run() -> anyhow::Result<()> {
     generate_vmlinux_h(&include_dir.join("vmlinux.h"))?;
 
     let bpf_dir = PathBuf::from("src/bpf");
+    // Every file, not just the directory: a directory entry only tells cargo
+    // about files added or removed.
     println!("cargo:rerun-if-changed=src/bpf");
+    for entry in std::fs::read_dir(&bpf_dir)? {
+        println!("cargo:rerun-if-changed={}", entry?.path().display());
+    }
     let clang = env::var("KG_CLANG").unwrap_or_else(|_| "clang".to_string());
     println!("cargo:rerun-if-env-changed=KG_CLANG");
     println!("cargo:rerun-if-env-changed=KG_VMLINUX_BTF");

@@ -15,6 +15,8 @@ APT_PACKAGES=(
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
   # real servers the tests and the run command start
   prometheus prometheus-alertmanager chromium
+  # Grafana's UI font, so the dashboard renderer's pictures and text measurements are Grafana's
+  fonts-inter
   # scenario tests: network namespaces, packet filters, containers
   iproute2 iptables runc busybox-static
   # real test node (tests/env/node.ts): containerd + runc run pods, CNI bridge plugins;

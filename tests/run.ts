@@ -138,7 +138,13 @@ async function nodeTests(env: NodeJS.ProcessEnv): Promise<Outcome> {
 
 async function cargoTests(env: NodeJS.ProcessEnv): Promise<Outcome | undefined> {
   if (!existsSync(join(REPO_ROOT, "observer/Cargo.toml"))) return undefined;
-  const r = await run("cargo", ["test"], { ...env, CARGO_TARGET_DIR }, join(REPO_ROOT, "observer"));
+  // --no-fail-fast: a failing unit test must not hide the scenario suites after it.
+  const r = await run(
+    "cargo",
+    ["test", "--no-fail-fast"],
+    { ...env, CARGO_TARGET_DIR },
+    join(REPO_ROOT, "observer"),
+  );
   const results = /test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored/g;
   let passed = 0;
   let failed = 0;

@@ -8,6 +8,7 @@
 // Prints figures; asserts nothing.
 import { defaults } from "../../src/operator/config.ts";
 import { loadKubeConfig } from "../../src/operator/kube.ts";
+import { kubeHttp } from "../../src/operator/kube-http.ts";
 import { logger } from "../../src/operator/log.ts";
 import { startOperator } from "../../src/operator/operator.ts";
 import { birthsApi } from "../../src/operator/births/api.ts";
@@ -59,7 +60,10 @@ try {
   if (uids.some((u) => !u)) throw new Error(`pods missing: ${listedPods.stderr}`);
 
   // Baseline: the same certificates, bare creates, same parallelism.
-  const api = birthsApi(loadKubeConfig(cluster.kubeconfig));
+  const api = birthsApi(
+    loadKubeConfig(cluster.kubeconfig),
+    kubeHttp({ timeoutMs: 30_000, userAgent: "kernel-gossip-bench" }),
+  );
   const certs = uids.map((uid, i) =>
     buildCertificate({
       node: "bench",

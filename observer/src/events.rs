@@ -1,10 +1,11 @@
 //! Typed events and the hub that fans them out to `/events` clients.
 //!
-//! Every event has a sequence number, a timestamp, the node, the workload
-//! identity and the evidence numbers. The hub keeps a bounded replay buffer
-//! (for `?since=`) and a broadcast channel for live clients; a client that
-//! falls behind the channel is dropped (and counted) instead of slowing the
-//! observer down.
+//! Every event has a sequence number, the instance id of this observer run
+//! (sequence numbers restart with it, ADR 0075), a timestamp, the node, the
+//! workload identity and the evidence numbers. The hub keeps a bounded replay
+//! buffer (for `?since=`) and a broadcast channel for live clients; a client
+//! that falls behind the channel is dropped (and counted) instead of slowing
+//! the observer down.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -227,6 +228,7 @@ pub enum Evidence {
 #[serde(rename_all = "camelCase")]
 struct Envelope<'a> {
     seq: u64,
+    instance: &'a str,
     ts: String,
     ts_unix_ms: u128,
     node: &'a str,
@@ -244,6 +246,7 @@ pub type Line = (u64, Arc<str>);
 
 pub struct EventHub {
     node: String,
+    instance: String,
     tx: broadcast::Sender<Line>,
     replay: Mutex<VecDeque<Line>>,
     next_seq: AtomicU64,
@@ -251,11 +254,27 @@ pub struct EventHub {
     pub clients_dropped: AtomicU64,
 }
 
+/// A fresh id per observer run: the kernel's random UUID, else start time and pid.
+fn new_instance_id() -> String {
+    match std::fs::read_to_string("/proc/sys/kernel/random/uuid") {
+        Ok(id) if !id.trim().is_empty() => id.trim().to_string(),
+        _ => format!(
+            "{:x}-{:x}",
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or(Duration::ZERO)
+                .as_nanos(),
+            std::process::id()
+        ),
+    }
+}
+
 impl EventHub {
     pub fn new(node: String) -> Self {
         let (tx, _) = broadcast::channel(CLIENT_BUFFER);
         EventHub {
             node,
+            instance: new_instance_id(),
             tx,
             replay: Mutex::new(VecDeque::with_capacity(REPLAY_CAPACITY)),
             next_seq: AtomicU64::new(1),
@@ -271,6 +290,7 @@ impl EventHub {
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
         let env = Envelope {
             seq,
+            instance: &self.instance,
             ts: rfc3339(at),
             ts_unix_ms: at
                 .duration_since(UNIX_EPOCH)
@@ -295,8 +315,10 @@ impl EventHub {
     }
 
     /// Buffered events with seq > `since` plus a live receiver, taken under
-    /// one lock so a client sees every event exactly once.
-    pub fn subscribe(&self, since: Option<u64>) -> (Vec<Line>, broadcast::Receiver<Line>) {
+    /// one lock so a client sees every event exactly once; and the last
+    /// sequence number published before it (0: none), where a live-only
+    /// client resumes from if it reconnects.
+    pub fn subscribe(&self, since: Option<u64>) -> (Vec<Line>, broadcast::Receiver<Line>, u64) {
         let replay = match self.replay.lock() {
             Ok(r) => r,
             Err(poisoned) => poisoned.into_inner(),
@@ -306,7 +328,14 @@ impl EventHub {
             Some(s) => replay.iter().filter(|(seq, _)| *seq > s).cloned().collect(),
             None => Vec::new(),
         };
-        (backlog, rx)
+        // Publishing takes the same lock, so no event is between this and `rx`.
+        let last = self.next_seq.load(Ordering::Relaxed).saturating_sub(1);
+        (backlog, rx, last)
+    }
+
+    /// This observer run's id: `seq` values are only comparable within one instance.
+    pub fn instance(&self) -> &str {
+        &self.instance
     }
 
     pub fn replay_len(&self) -> usize {
@@ -337,23 +366,32 @@ mod tests {
                 }),
             );
         }
-        let (backlog, _rx) = hub.subscribe(Some(1));
+        let (backlog, _rx, last) = hub.subscribe(Some(1));
+        assert_eq!(last, 3);
         assert_eq!(backlog.len(), 2);
         let v: serde_json::Value = serde_json::from_str(backlog[0].1.trim()).unwrap();
         assert_eq!(v["type"], "cgroup_created");
         assert_eq!(v["seq"], 2);
+        assert_eq!(v["instance"], hub.instance());
         assert_eq!(v["node"], "node-a");
         assert_eq!(v["workload"]["cgroup"], "/kg");
         assert_eq!(v["workload"]["kind"], "cgroup");
         assert_eq!(v["evidence"]["id"], 1);
-        let (none, _rx) = hub.subscribe(None);
+        let (none, _rx, _) = hub.subscribe(None);
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn each_hub_is_its_own_instance() {
+        let (a, b) = (EventHub::new("n".into()), EventHub::new("n".into()));
+        assert!(!a.instance().is_empty());
+        assert_ne!(a.instance(), b.instance());
     }
 
     #[test]
     fn a_client_that_falls_behind_sees_lag_not_backpressure() {
         let hub = EventHub::new("n".into());
-        let (_, mut rx) = hub.subscribe(None);
+        let (_, mut rx, _) = hub.subscribe(None);
         let w = crate::workload::parse("/");
         // Publishing never blocks, however slow the receiver is.
         for id in 0..(CLIENT_BUFFER as u64 + 5) {
@@ -390,7 +428,7 @@ mod tests {
             );
         }
         assert_eq!(hub.replay_len(), REPLAY_CAPACITY);
-        let (b, _) = hub.subscribe(Some(0));
+        let (b, _, _) = hub.subscribe(Some(0));
         assert_eq!(b.first().map(|x| x.0), Some(11));
     }
 }

@@ -1,4 +1,5 @@
-//! HTTP endpoints: /metrics (OpenMetrics), /healthz, /events (NDJSON).
+//! HTTP endpoints: /metrics (OpenMetrics), /healthz, /events (NDJSON; ADR 0014,
+//! instance id and `follow=false` ADR 0075).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -99,7 +100,16 @@ async fn healthz(AxState(app): AxState<Arc<App>>) -> Response {
 struct EventsQuery {
     /// Replay buffered events with a sequence number above this (0 = all).
     since: Option<u64>,
+    /// false: end the response after the replay instead of streaming live
+    /// events (what the observer holds, for one-off lookups).
+    follow: Option<bool>,
 }
+
+/// Response header naming this observer run; `seq` restarts with a new one.
+pub const INSTANCE_HEADER: &str = "kernel-gossip-instance";
+/// Response header: the last `seq` published before this response began, so a
+/// live-only client knows where to resume from.
+pub const LAST_SEQ_HEADER: &str = "kernel-gossip-last-seq";
 
 /// Per-client queue between the hub and the HTTP body. A client whose queue
 /// is full is slow: it is cut off (counted) instead of buffering without
@@ -108,7 +118,24 @@ struct EventsQuery {
 const CLIENT_QUEUE: usize = crate::events::CLIENT_BUFFER;
 
 async fn events(AxState(app): AxState<Arc<App>>, Query(q): Query<EventsQuery>) -> Response {
-    let (backlog, mut hub_rx) = app.state.hub.subscribe(q.since);
+    let (backlog, mut hub_rx, last_seq) = app.state.hub.subscribe(q.since);
+    let headers = [
+        (header::CONTENT_TYPE, "application/x-ndjson".to_string()),
+        (
+            header::HeaderName::from_static(INSTANCE_HEADER),
+            app.state.hub.instance().to_string(),
+        ),
+        (
+            header::HeaderName::from_static(LAST_SEQ_HEADER),
+            last_seq.to_string(),
+        ),
+    ];
+    let backlog = futures_util::stream::iter(backlog.into_iter().map(|(_, line)| line));
+    if q.follow == Some(false) {
+        let body = backlog
+            .map(|line| Ok::<Bytes, std::io::Error>(Bytes::copy_from_slice(line.as_bytes())));
+        return (headers, Body::from_stream(body)).into_response();
+    }
     let (tx, rx) = mpsc::channel::<Arc<str>>(CLIENT_QUEUE);
     let state = app.state.clone();
     let mut shutdown = app.shutdown.clone();
@@ -141,16 +168,11 @@ async fn events(AxState(app): AxState<Arc<App>>, Query(q): Query<EventsQuery>) -
         }
         // Dropping tx ends the body once the client has read what is queued.
     });
-    let backlog = futures_util::stream::iter(backlog.into_iter().map(|(_, line)| line));
     let live = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|line| (line, rx))
     });
     let body = backlog
         .chain(live)
         .map(|line| Ok::<Bytes, std::io::Error>(Bytes::copy_from_slice(line.as_bytes())));
-    (
-        [(header::CONTENT_TYPE, "application/x-ndjson")],
-        Body::from_stream(body),
-    )
-        .into_response()
+    (headers, Body::from_stream(body)).into_response()
 }

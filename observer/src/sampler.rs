@@ -28,11 +28,20 @@ struct Episode {
     reported_at: SystemTime,
 }
 
+/// How long a cgroup without a CPU limit is left unread: only a quota can
+/// throttle it, and most cgroups of a node (slices, services, unlimited
+/// pods) never get one. Reading three files of every cgroup every second was
+/// most of the idle observer's CPU on a node with a few hundred cgroups; a
+/// limit set later is picked up within this delay.
+const UNLIMITED_RECHECK: Duration = Duration::from_secs(10);
+
 #[derive(Default)]
 struct Track {
     prev: Option<CpuStat>,
     prev_at: Option<SystemTime>,
     episode: Option<Episode>,
+    /// Unlimited and never throttled when last read: not read again before.
+    skip_until: Option<Instant>,
 }
 
 #[derive(Default)]
@@ -111,15 +120,25 @@ impl Sampler {
             .map(|i| i.entries(Hierarchy::Cpu))
             .unwrap_or_default();
         let mut seen = std::collections::HashSet::new();
+        let tick = Instant::now();
         for (_, path) in entries {
+            if let Some(t) = self.cpu.get(&path) {
+                if t.skip_until.is_some_and(|u| tick < u) {
+                    seen.insert(path);
+                    continue;
+                }
+            }
             let Some(st) = cpustat::read_cpu(&s.layout, &path) else {
                 continue;
             };
-            if st.limit_cores.is_none() && st.nr_throttled == 0 {
-                continue;
-            }
             seen.insert(path.clone());
             let t = self.cpu.entry(path.clone()).or_default();
+            if st.limit_cores.is_none() && st.nr_throttled == 0 && t.episode.is_none() {
+                t.skip_until = Some(tick + UNLIMITED_RECHECK);
+                t.prev = None;
+                continue;
+            }
+            t.skip_until = None;
             if let Some(prev) = t.prev {
                 let throttled_now = st.nr_throttled > prev.nr_throttled;
                 match (&mut t.episode, throttled_now) {

@@ -238,6 +238,7 @@ impl State {
     /// A record from the birth probe: update the windows, then attach or
     /// detach the syscall program to match.
     pub fn on_birth_record(&self, r: BirthRecord) {
+        tracing::trace!(kind = ?r.kind, tgid = r.tgid, comm = %r.comm, hierarchy = r.hierarchy_id, flags = r.flags, path = %r.path, "birth record");
         let Ok(mut t) = self.births.lock() else {
             return;
         };

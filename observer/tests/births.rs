@@ -132,7 +132,10 @@ impl Bundle {
             self.root_cg,
             uid.replace('-', "_")
         );
-        (self.configure_at(name, &cgroup, &["/bin/sleep", "60"]), cgroup)
+        (
+            self.configure_at(name, &cgroup, &["/bin/sleep", "60"]),
+            cgroup,
+        )
     }
 
     fn configure_at(&self, name: &str, cgroup: &str, args: &[&str]) -> PathBuf {
@@ -237,6 +240,19 @@ fn births_for(events: &[Value], uid: &str) -> Vec<Value> {
 /// Raw tracepoint links to sys_enter held by the observer (fdinfo is the
 /// kernel's own view of each link).
 fn sys_enter_links(pid: u32) -> usize {
+    if std::env::var_os("KG_TEST_DEBUG_LINKS").is_some() {
+        for e in fs::read_dir(format!("/proc/{pid}/fdinfo"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if let Ok(t) = fs::read_to_string(e.path()) {
+                if t.contains("link_type") {
+                    eprintln!("fdinfo {:?}: {t:?}", e.path());
+                }
+            }
+        }
+    }
     let Ok(rd) = fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
         return 0;
     };
@@ -246,21 +262,31 @@ fn sys_enter_links(pid: u32) -> usize {
         .count()
 }
 
+/// The observers' window timeout in these tests (before [`scaled_ms`]).
+const BIRTH_TIMEOUT_MS: u64 = 3000;
+
 fn observer() -> Observer {
     observer_with_env(&[])
 }
 
 fn observer_with_env(env: &[(&str, &str)]) -> Observer {
+    let (grace, timeout) = (scaled_ms(300), scaled_ms(BIRTH_TIMEOUT_MS));
+    // How long a runtime's exec keeps it tracked waiting for its cgroup: the
+    // default, stretched like every other wait (ten runc starts at once under
+    // TCG take longer than 5 s to reach their mkdir).
+    let prearm = scaled_ms(5000);
     Observer::start_with_env(
         &[
+            "--birth-prearm-ms",
+            &prearm,
             "--signals",
             "births",
             "--birth-grace-ms",
-            "300",
+            &grace,
             "--birth-sandbox-grace-ms",
-            "300",
+            &grace,
             "--birth-timeout-ms",
-            "3000",
+            &timeout,
         ],
         env,
     )
@@ -509,7 +535,11 @@ fn a_pod_cgroup_alone_times_out_incomplete_and_detaches() {
         .collect();
     assert!(made.contains(&cg.path().as_str()), "{made:?}");
     let d = ev["durationSeconds"].as_f64().unwrap();
-    assert!(d >= 2.9, "incomplete duration runs to the timeout: {d}");
+    let timeout = scaled(Duration::from_millis(BIRTH_TIMEOUT_MS)).as_secs_f64();
+    assert!(
+        d >= timeout - 0.1,
+        "incomplete duration runs to the timeout: {d}"
+    );
     assert!(
         obs.metrics()
             .sum("kernel_gossip_births_total", &[("complete", "false")])
@@ -675,5 +705,6 @@ fn a_container_that_exits_at_once_closes_promptly() {
     // The observer's timeout is 3 s here: closing well before it means the
     // exit was seen, not the clock.
     let d = ev["durationSeconds"].as_f64().unwrap();
-    assert!(d < 2.0, "window lasted {d} s");
+    let timeout = scaled(Duration::from_millis(BIRTH_TIMEOUT_MS)).as_secs_f64();
+    assert!(d < timeout * 2.0 / 3.0, "window lasted {d} s");
 }

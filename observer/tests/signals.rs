@@ -434,7 +434,15 @@ fn packet_drops_by_reason_match_iptables_counter() {
             settled.then_some(n)
         },
     );
-    let l = [("cgroup", path.as_str()), ("reason", "NETFILTER_DROP")];
+    // Kernels whose kfree_skb passes no reason (before 5.17) count every
+    // dropped packet as reason "unknown" (doctor says so); then drops in b
+    // that are not the rule's (none are expected in a fresh namespace) would
+    // show too.
+    let reasons = kernel_facts()["tracepoints"]["kfree_skb"]
+        .as_array()
+        .is_some_and(|a| a.len() >= 3);
+    let reason = if reasons { "NETFILTER_DROP" } else { "unknown" };
+    let l = [("cgroup", path.as_str()), ("reason", reason)];
     let seen = wait_for(
         "observer to count the drops",
         Duration::from_secs(5),
@@ -443,13 +451,25 @@ fn packet_drops_by_reason_match_iptables_counter() {
             (v >= dropped as f64).then_some(v)
         },
     );
-    assert_eq!(
-        seen, dropped as f64,
-        "observer vs iptables DROP rule counter"
-    );
+    eprintln!("drops: observer {seen} (reason {reason}) vs iptables rule {dropped}");
+    if reasons {
+        assert_eq!(
+            seen, dropped as f64,
+            "observer vs iptables DROP rule counter"
+        );
+    } else {
+        // Without reasons every kfree_skb() in the namespace counts, and a
+        // few frees there are not the rule's (ADR 0065; 509 vs 500 measured
+        // on 5.10): at least the rule's, and not many more.
+        let most = dropped as f64 * 1.05 + 10.0;
+        assert!(
+            seen >= dropped as f64 && seen <= most,
+            "observer {seen} (reason unknown) vs iptables DROP rule counter {dropped}"
+        );
+    }
     let ev = obs.events_until(Duration::from_secs(5), |e| {
         has_event(e, "drop_burst", |e| {
-            e["workload"]["cgroup"] == path.as_str() && e["evidence"]["reason"] == "NETFILTER_DROP"
+            e["workload"]["cgroup"] == path.as_str() && e["evidence"]["reason"] == reason
         })
     });
     let burst = ev
@@ -508,14 +528,41 @@ fn tcp_retransmits_and_resets_match_snmp_counters() {
     drop(client);
     let _ = server.join();
 
-    // A SYN to a closed port: b sends a reset, a receives it.
+    // A reset from a socket: b's server closes a connection with unread
+    // data, so b sends a reset and a receives it.
     let rst_out0 = pair.snmp(&pair.b, "Tcp", "OutRsts");
+    let listener = NetnsPair::in_ns(&pair.b, || {
+        std::net::TcpListener::bind("0.0.0.0:7779").unwrap()
+    });
+    let target = format!("{}:7779", pair.ip_b);
+    let peer = NetnsPair::in_ns(&pair.a, move || {
+        std::net::TcpStream::connect(&target).unwrap()
+    });
+    (&peer).write_all(b"never read").unwrap();
+    let (conn, _) = listener.accept().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    drop(conn); // unread data: close sends a reset
+    std::thread::sleep(Duration::from_millis(200));
+    let rst_socket = pair.snmp(&pair.b, "Tcp", "OutRsts") - rst_out0;
+    assert!(rst_socket >= 1, "closing with unread data sends a reset");
+    drop(peer);
+    // A SYN to a closed port: b answers with a reset that has no socket.
+    let rst_out1 = pair.snmp(&pair.b, "Tcp", "OutRsts");
     let target = format!("{}:7778", pair.ip_b);
     let refused = NetnsPair::in_ns(&pair.a, move || {
         std::net::TcpStream::connect(&target).is_err()
     });
     assert!(refused);
-    let rst_out = pair.snmp(&pair.b, "Tcp", "OutRsts") - rst_out0;
+    let rst_no_socket = pair.snmp(&pair.b, "Tcp", "OutRsts") - rst_out1;
+    // Kernels whose tcp_send_reset needs a socket do not trace the second
+    // kind at all (doctor says so): then only the first can be counted.
+    let traced_without_socket = kernel_facts()["tcp_reset_without_socket"] == true;
+    let rst_out = rst_socket
+        + if traced_without_socket {
+            rst_no_socket
+        } else {
+            0
+        };
     // a is a fresh namespace: every retransmit in it is this test's.
     let retrans = pair.snmp(&pair.a, "Tcp", "RetransSegs");
     assert!(
@@ -563,7 +610,11 @@ fn tcp_retransmits_and_resets_match_snmp_counters() {
             &[("cgroup", pb.as_str()), ("direction", "sent")],
         )
         .unwrap_or(0.0);
-    assert_eq!(sent, rst_out as f64, "resets sent from b vs b's OutRsts");
+    assert_eq!(
+        sent, rst_out as f64,
+        "resets sent from b vs b's OutRsts ({rst_socket} from a socket, {rst_no_socket} without; those traced on this kernel: {})",
+        if traced_without_socket { "both" } else { "from a socket" }
+    );
     let ev = obs.events_until(Duration::from_secs(5), |e| {
         has_event(e, "retransmit_burst", |e| {
             e["workload"]["cgroup"] == pa.as_str()

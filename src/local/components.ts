@@ -31,7 +31,18 @@ export interface Env {
   webhookToken: string;
   gatewayToken: string;
   workDir: string;
+  /**
+   * The dashboard scenes (./scenes) run the same parts beside a real test node:
+   * the observer then carries that node's name (pod watch, births), and may be
+   * given extra flags; Prometheus may scrape faster than the default 15 s.
+   */
+  nodeName?: string;
+  observerArgs?: string[];
+  scrapeIntervalSeconds?: number;
 }
+
+const nodeOf = (env: Env) => env.nodeName ?? "local";
+const scrapeOf = (env: Env) => env.scrapeIntervalSeconds ?? 15;
 
 const log = (part: string) => (line: string) => console.error(`  ${part}: ${line}`);
 
@@ -77,9 +88,10 @@ export async function observer(env: Env): Promise<Running | undefined> {
   const p = await port(9464, "observer");
   const o = await startObserver({
     release,
-    nodeName: "local",
+    nodeName: nodeOf(env),
     kubeconfig: env.kubeconfig,
     listen: `127.0.0.1:${p}`,
+    args: env.observerArgs ?? [],
   });
   env.observerUrl = o.url;
   return {
@@ -160,8 +172,8 @@ export async function alerting(env: Env): Promise<Running[]> {
   const rules = join(env.workDir, "kernel-gossip-rules.yaml");
   await writeFile(rules, stringify(prometheusRules(SHIPPED_RULES)));
   const prom = await startPrometheus({
-    scrapeTargets: [{ url: env.observerUrl, labels: { node: "local" } }],
-    scrapeInterval: "15s",
+    scrapeTargets: [{ url: env.observerUrl, labels: { node: nodeOf(env) } }],
+    scrapeInterval: `${scrapeOf(env)}s`,
     ruleFiles: [rules],
     alertmanagerUrl: am.url,
   });
@@ -186,13 +198,13 @@ export async function gateway(env: Env): Promise<Running> {
     KG_LISTEN: `127.0.0.1:${p}`,
     KG_GATEWAY_TOKENS: env.gatewayToken,
     KUBECONFIG: env.kubeconfig ?? "",
-    KG_OBSERVER_URLS: env.observerUrl ? `local=${env.observerUrl}` : "",
+    KG_OBSERVER_URLS: env.observerUrl ? `${nodeOf(env)}=${env.observerUrl}` : "",
   };
   // Signals from Prometheus when it runs (scrape interval as configured above), else
   // straight from the observer.
   if (env.prometheusUrl) {
     vars.KG_PROMETHEUS_URL = env.prometheusUrl;
-    vars.KG_SCRAPE_INTERVAL_MS = "15000";
+    vars.KG_SCRAPE_INTERVAL_MS = String(scrapeOf(env) * 1000);
   }
   // Pixie findings pushed over OTLP become whispers through the operator (ADR 0027).
   if (env.operatorUrl) {

@@ -1,7 +1,9 @@
 // Guarded actions and leader election against the real API server: dry-run
-// records the exact patch; "on" changes the pod (in-place resize) or its
-// Deployment in allow-listed namespaces only and audits it; a standby replica
-// answers 503 until the leader goes away.
+// records the exact patches; "on", in allow-listed namespaces only, resizes the
+// pod in place as immediate relief and patches its owner's template
+// (Deployment through its ReplicaSet, StatefulSet, DaemonSet) so the change
+// outlives the pod, auditing both (ADR 0078); a standby replica answers 503
+// until the leader goes away.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
@@ -34,51 +36,66 @@ const apply = async (obj: object) => {
   return JSON.parse(res.stdout) as { metadata: { uid: string } };
 };
 
+const labels = (name: string) => ({ app: name });
+const container = {
+  name: "app",
+  image: "busybox:1.36",
+  resources: { requests: { cpu: "250m" }, limits: { cpu: "500m" } },
+};
+const controller = (kind: string, name: string, uid: string) => [
+  { apiVersion: "apps/v1", kind, name, uid, controller: true },
+];
+const template = (name: string) => ({
+  selector: { matchLabels: labels(name) },
+  template: { metadata: { labels: labels(name) }, spec: { containers: [container] } },
+});
+
+/** A pod of workload `app`, owned as its controller would own it. */
+async function podOf(ns: string, app: string, name: string, owners: object[]) {
+  await apply({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: ns, labels: labels(app), ownerReferences: owners },
+    spec: { automountServiceAccountToken: false, containers: [container] },
+  });
+  return name;
+}
+
 /** Deployment → ReplicaSet → Pod, linked by owner references as the controllers would. */
 async function deployment(ns: string, name: string) {
-  const labels = { app: name };
-  const container = {
-    name: "app",
-    image: "busybox:1.36",
-    resources: { requests: { cpu: "250m" }, limits: { cpu: "500m" } },
-  };
   const d = await apply({
     apiVersion: "apps/v1",
     kind: "Deployment",
     metadata: { name, namespace: ns },
-    spec: {
-      selector: { matchLabels: labels },
-      template: { metadata: { labels }, spec: { containers: [container] } },
-    },
+    spec: template(name),
   });
-  const owner = (kind: string, n: string, uid: string, apiVersion = "apps/v1") => [
-    { apiVersion, kind, name: n, uid, controller: true },
-  ];
   const rs = await apply({
     apiVersion: "apps/v1",
     kind: "ReplicaSet",
     metadata: {
       name: `${name}-7d9f`,
       namespace: ns,
-      ownerReferences: owner("Deployment", name, d.metadata.uid),
+      ownerReferences: controller("Deployment", name, d.metadata.uid),
     },
-    spec: {
-      selector: { matchLabels: labels },
-      template: { metadata: { labels }, spec: { containers: [container] } },
-    },
+    spec: template(name),
   });
-  await apply({
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: {
-      name: `${name}-7d9f-x1`,
-      namespace: ns,
-      labels,
-      ownerReferences: owner("ReplicaSet", `${name}-7d9f`, rs.metadata.uid),
-    },
-    spec: { automountServiceAccountToken: false, containers: [container] },
+  return podOf(
+    ns,
+    name,
+    `${name}-7d9f-x1`,
+    controller("ReplicaSet", `${name}-7d9f`, rs.metadata.uid),
+  );
+}
+
+/** A StatefulSet or DaemonSet and one pod it owns. */
+async function workload(ns: string, kind: "StatefulSet" | "DaemonSet", name: string) {
+  const w = await apply({
+    apiVersion: "apps/v1",
+    kind,
+    metadata: { name, namespace: ns },
+    spec: { ...template(name), ...(kind === "StatefulSet" ? { serviceName: name } : {}) },
   });
-  return `${name}-7d9f-x1`;
+  return podOf(ns, name, `${name}-0`, controller(kind, name, w.metadata.uid));
 }
 
 const alert = (ns: string, pod: string) => ({
@@ -111,7 +128,7 @@ const send = (op: RunningOperator, body: object) =>
 const podCpuLimit = (ns: string, pod: string) => field(kube, `pod/${pod}`, ns, CPU_LIMIT);
 
 describe("guarded actions", () => {
-  test("dry-run records the exact patch and changes nothing", async () => {
+  test("dry-run records the exact patches — relief and lasting change — and changes nothing", async () => {
     const ns = await kube.namespace("act-dry");
     const pod = await deployment(ns, "checkout");
     const op = await startTestOperator(
@@ -129,21 +146,28 @@ describe("guarded actions", () => {
     assert.equal(rec.action, "raise-cpu-limit");
     assert.match(
       rec.result,
-      new RegExp(`would resize pod ${ns}/${pod} container app limits\\.cpu 500m → 750m`),
+      new RegExp(
+        `^would apply: immediate relief: resize pod ${ns}/${pod} container app limits\\.cpu 500m → 750m: .*; then lasting change: patch Deployment ${ns}/checkout template container app limits\\.cpu 500m → 750m`,
+      ),
     );
     assert.match(
       rec.result,
-      /\{"spec":\{"containers":\[\{"name":"app","resources":\{"limits":\{"cpu":"750m"\}\}\}\]\}\}/,
+      /\{"spec":\{"template":\{"spec":\{"containers":\[\{"name":"app","resources":\{"limits":\{"cpu":"750m"\}\}\}\]\}\}\}\}/,
     );
     // The recommendation itself names the Deployment's template.
     assert.equal(kw.status?.recommendation?.change?.target.kind, "Deployment");
     assert.equal(await podCpuLimit(ns, pod), "500m");
+    assert.equal(await field(kube, "deploy/checkout", ns, TEMPLATE_CPU_LIMIT), "500m");
   });
 
-  test("on: acts in an allow-listed namespace, audits it, and never touches others", async () => {
+  test("on: relief on the pod and a lasting change on its owner, both audited; never outside the allow-list", async () => {
     const allowed = await kube.namespace("act-on");
     const other = await kube.namespace("act-off");
-    const podA = await deployment(allowed, "api");
+    const owners: [kind: string, resource: string, pod: string][] = [
+      ["Deployment", "deploy/api", await deployment(allowed, "api")],
+      ["StatefulSet", "sts/db", await workload(allowed, "StatefulSet", "db")],
+      ["DaemonSet", "ds/agent", await workload(allowed, "DaemonSet", "agent")],
+    ];
     const podB = await deployment(other, "api");
     const op = await startTestOperator(
       testConfig(kube.kubeconfig, allowed, (c) => {
@@ -152,19 +176,24 @@ describe("guarded actions", () => {
       }),
     );
     running.push(op);
-    assert.equal((await send(op, alert(allowed, podA))).status, 200);
+    for (const [, , pod] of owners) assert.equal((await send(op, alert(allowed, pod))).status, 200);
     assert.equal((await send(op, alert(other, podB))).status, 200);
 
-    const applied = await eventually("applied record", async () => {
-      const [w] = await listWhispers(kube, allowed);
-      return w?.status?.actions?.find((a) => a.mode === "applied" || a.mode === "failed");
-    });
-    assert.equal(applied.mode, "applied", applied.result);
-    // In-place resize is preferred; the Deployment is the fallback. Either way the API changed.
-    if (applied.result.startsWith("resize")) {
-      assert.equal(await podCpuLimit(allowed, podA), "750m");
-    } else {
-      assert.equal(await field(kube, "deploy/api", allowed, TEMPLATE_CPU_LIMIT), "750m");
+    for (const [kind, resource, pod] of owners) {
+      const audit = await eventually(`two audit records for ${kind}`, async () => {
+        const w = (await listWhispers(kube, allowed)).find((x) => x.spec.subject.pod === pod);
+        const done = w?.status?.actions?.filter((a) => a.mode === "applied" || a.mode === "failed");
+        return done?.length === 2 ? done : undefined;
+      });
+      const [relief, lasting] = audit;
+      assert.ok(relief && lasting);
+      assert.equal(relief.mode, "applied", relief.result);
+      assert.match(relief.result, new RegExp(`^immediate relief: resize pod ${allowed}/${pod} `));
+      assert.equal(lasting.mode, "applied", lasting.result);
+      assert.match(lasting.result, new RegExp(`^lasting change: patch ${kind} ${allowed}/`));
+      // Both changes are in the API: the running pod's limit and the owner's template.
+      assert.equal(await podCpuLimit(allowed, pod), "750m");
+      assert.equal(await field(kube, resource, allowed, TEMPLATE_CPU_LIMIT), "750m");
     }
     assert.match(await field(kube, "events", allowed, EVENT_REASONS), /KernelWhisperAction/);
 
@@ -183,7 +212,13 @@ describe("leader election", () => {
     const ns = await kube.namespace("lease");
     const withLease = (id: string) =>
       testConfig(kube.kubeconfig, ns, (c) => {
-        c.leaderElection = { enabled: true, identity: id, leaseMs: 4_000, renewMs: 300 };
+        c.leaderElection = {
+          enabled: true,
+          identity: id,
+          leaseMs: 4_000,
+          renewDeadlineMs: 3_000,
+          retryMs: 300,
+        };
       });
     const a = await startTestOperator(withLease("replica-a"));
     running.push(a);

@@ -9,6 +9,7 @@ import { parseDuration } from "./alerts/to-findings.ts";
 import { DEFAULT_AUTH, type AuthConfig } from "./alerts/auth.ts";
 import { DEFAULT_RETENTION, type Retention } from "./births/retention.ts";
 import { DEFAULT_THRESHOLDS, type Thresholds } from "./engine/thresholds.ts";
+import { LEASE_DEFAULTS } from "./leader.ts";
 
 export interface Config {
   listen: string;
@@ -17,10 +18,21 @@ export interface Config {
   namespace: string;
   observers: { urls: string[]; service?: string; refreshMs: number };
   webhooks: { bodyLimitBytes: number; auth: AuthConfig };
+  /** Where kernel evidence is fetched for alerts without values (ADR 0076). */
+  evidence: { prometheusUrl?: string; timeoutMs: number };
   whispers: { quietPeriodMs: number; flushIntervalMs: number; maxEntries: number };
   thresholds: Thresholds;
   actions: ActionConfig;
-  leaderElection: { enabled: boolean; identity: string; leaseMs: number; renewMs: number };
+  /** Client-go's LeaseDuration, RenewDeadline and RetryPeriod (ADR 0077). */
+  leaderElection: {
+    enabled: boolean;
+    identity: string;
+    leaseMs: number;
+    renewDeadlineMs: number;
+    retryMs: number;
+  };
+  /** Deadline of every Kubernetes API request. */
+  api: { timeoutMs: number };
   /** PodBirthCertificates from the observers' birth events; retention bounds orphans. */
   births: { enabled: boolean } & Retention;
 }
@@ -31,15 +43,16 @@ export function defaults(): Config {
     namespace: "kernel-gossip",
     observers: { urls: [], refreshMs: 30_000 },
     webhooks: { bodyLimitBytes: 1024 * 1024, auth: { ...DEFAULT_AUTH } },
+    evidence: { timeoutMs: 3_000 },
     whispers: { quietPeriodMs: 2 * 60_000, flushIntervalMs: 250, maxEntries: 10_000 },
     thresholds: structuredClone(DEFAULT_THRESHOLDS),
     actions: { ...DEFAULT_ACTIONS },
     leaderElection: {
       enabled: true,
       identity: `${hostname()}-${process.pid}`,
-      leaseMs: 15_000,
-      renewMs: 5_000,
+      ...LEASE_DEFAULTS,
     },
+    api: { timeoutMs: 10_000 },
     births: { enabled: true, ...DEFAULT_RETENTION },
   };
 }
@@ -104,6 +117,12 @@ export function loadConfig(
   set("KG_WEBHOOK_HMAC_HEADER", (v) => (c.webhooks.auth.hmacHeader = v));
   set("KG_WEBHOOK_HMAC_TIMESTAMP_HEADER", (v) => (c.webhooks.auth.hmacTimestampHeader = v));
   set("KG_BODY_LIMIT_BYTES", (v) => (c.webhooks.bodyLimitBytes = number("KG_BODY_LIMIT_BYTES", v)));
+  set("KG_PROMETHEUS_URL", (v) => {
+    if (!/^https?:\/\/[^/]/.test(v))
+      throw new Error(`KG_PROMETHEUS_URL: "${v}" is not an http(s) URL`);
+    c.evidence.prometheusUrl = v;
+  });
+  set("KG_EVIDENCE_TIMEOUT", (v) => (c.evidence.timeoutMs = duration("KG_EVIDENCE_TIMEOUT", v)));
   set("KG_QUIET_PERIOD", (v) => (c.whispers.quietPeriodMs = duration("KG_QUIET_PERIOD", v)));
   set("KG_FLUSH_INTERVAL", (v) => (c.whispers.flushIntervalMs = duration("KG_FLUSH_INTERVAL", v)));
   set("KG_ACTIONS", (v) => {
@@ -116,6 +135,12 @@ export function loadConfig(
   set("KG_ACTIONS_COOLDOWN", (v) => (c.actions.cooldownMs = duration("KG_ACTIONS_COOLDOWN", v)));
   set("KG_LEADER_ELECTION", (v) => (c.leaderElection.enabled = v !== "false"));
   set("KG_POD_NAME", (v) => (c.leaderElection.identity = v));
+  set("KG_LEASE_DURATION", (v) => (c.leaderElection.leaseMs = duration("KG_LEASE_DURATION", v)));
+  set("KG_RENEW_DEADLINE", (v) => {
+    c.leaderElection.renewDeadlineMs = duration("KG_RENEW_DEADLINE", v);
+  });
+  set("KG_RETRY_PERIOD", (v) => (c.leaderElection.retryMs = duration("KG_RETRY_PERIOD", v)));
+  set("KG_API_TIMEOUT", (v) => (c.api.timeoutMs = duration("KG_API_TIMEOUT", v)));
   set("KG_BIRTHS", (v) => (c.births.enabled = v !== "false"));
   set("KG_BIRTH_ORPHAN_MAX_AGE", (v) => {
     c.births.maxAgeMs = v === "0" ? 0 : duration("KG_BIRTH_ORPHAN_MAX_AGE", v);
@@ -127,5 +152,10 @@ export function loadConfig(
     c.births.sweepIntervalMs = duration("KG_BIRTH_SWEEP_INTERVAL", v);
   });
   if (c.actions.maxStepFactor <= 1) throw new Error("actions.maxStepFactor must be greater than 1");
+  const le = c.leaderElection;
+  if (le.enabled && !(le.retryMs < le.renewDeadlineMs && le.renewDeadlineMs < le.leaseMs))
+    throw new Error(
+      "KG_RETRY_PERIOD < KG_RENEW_DEADLINE < KG_LEASE_DURATION must hold (client-go's rule)",
+    );
   return c;
 }

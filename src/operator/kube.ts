@@ -9,6 +9,7 @@ import type {
   KernelWhisperStatus,
 } from "../shared/model/kernel-whisper.ts";
 import { containerResources, type PodInfo, type WorkloadRef } from "./engine/pod-info.ts";
+import { apiClient } from "./kube-http.ts";
 
 const PLURAL = "kernelwhispers";
 /** Request option for a JSON merge patch (custom resources take no strategic merge). */
@@ -27,6 +28,39 @@ export const statusCode = (err: unknown): number | undefined =>
 
 export const isNotFound = (err: unknown) => statusCode(err) === 404;
 
+interface Status {
+  reason?: string;
+  message?: string;
+  details?: { kind?: string; causes?: { reason?: string }[] };
+}
+
+/** The API server's Status body of a failed call, when it sent one. */
+export function apiStatus(err: unknown): Status | undefined {
+  if (!(err instanceof k8s.ApiException)) return undefined;
+  const body: unknown = err.body;
+  if (typeof body === "object" && body !== null) return body;
+  if (typeof body !== "string") return undefined;
+  try {
+    return JSON.parse(body) as Status;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The write failed because its namespace does not exist (404 on namespaces)
+ * or is being deleted (403 NamespaceTerminating): writing elsewhere is the only
+ * way to keep the object.
+ */
+export function namespaceGone(err: unknown): boolean {
+  const code = statusCode(err);
+  const s = apiStatus(err);
+  if (code === 404) return s?.details?.kind === "namespaces";
+  if (code === 403)
+    return s?.details?.causes?.some((c) => c.reason === "NamespaceTerminating") ?? false;
+  return false;
+}
+
 /** Group, version and plural of one of our CRDs in a namespace, as CustomObjectsApi takes them. */
 export const crdIn = (plural: string) => (namespace: string) => ({
   group: GROUP,
@@ -37,11 +71,13 @@ export const crdIn = (plural: string) => (namespace: string) => ({
 
 export type Kube = ReturnType<typeof kubeClient>;
 
-export function kubeClient(kc: k8s.KubeConfig) {
-  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-  const core = kc.makeApiClient(k8s.CoreV1Api);
-  const apps = kc.makeApiClient(k8s.AppsV1Api);
-  const coordination = kc.makeApiClient(k8s.CoordinationV1Api);
+/** Typed calls over `http` (see kube-http.ts: deadlines, identity, optional fence). */
+export function kubeClient(kc: k8s.KubeConfig, http: k8s.HttpLibrary) {
+  const custom = apiClient(kc, k8s.CustomObjectsApi, http);
+  const core = apiClient(kc, k8s.CoreV1Api, http);
+  const apps = apiClient(kc, k8s.AppsV1Api, http);
+  const coordination = apiClient(kc, k8s.CoordinationV1Api, http);
+  const discovery = apiClient(kc, k8s.DiscoveryV1Api, http);
   const crd = crdIn(PLURAL);
 
   return {
@@ -64,11 +100,12 @@ export function kubeClient(kc: k8s.KubeConfig) {
       name: string,
       spec: KernelWhisperSpec,
       labels: Record<string, string>,
+      annotations: Record<string, string> = {},
     ) {
       const body = {
         apiVersion: API_VERSION,
         kind: "KernelWhisper",
-        metadata: { name, namespace, labels },
+        metadata: { name, namespace, labels, annotations },
         spec,
       };
       return (await custom.createNamespacedCustomObject({
@@ -113,12 +150,19 @@ export function kubeClient(kc: k8s.KubeConfig) {
       } else if (ref) {
         owner = { apiVersion: ref.apiVersion, kind: ref.kind, name: ref.name };
       }
+      const containerIds: Record<string, string> = {};
+      for (const c of pod.status?.containerStatuses ?? []) {
+        // "containerd://<id>", "cri-o://<id>", "docker://<id>" → "<id>"
+        const id = c.containerID?.replace(/^[a-z-]+:\/\//, "");
+        if (id) containerIds[id] = c.name;
+      }
       return {
         namespace,
         name,
         uid: pod.metadata?.uid ?? "",
         containers: containerResources(pod.spec?.containers ?? []),
         owner,
+        containerIds,
       };
     },
 
@@ -160,7 +204,6 @@ export function kubeClient(kc: k8s.KubeConfig) {
       coordination.replaceNamespacedLease({ namespace, name, body }),
 
     async listObserverEndpoints(namespace: string, service: string): Promise<string[]> {
-      const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
       const list = await discovery.listNamespacedEndpointSlice({
         namespace,
         labelSelector: `kubernetes.io/service-name=${service}`,

@@ -21,10 +21,28 @@ export function operatorMetrics() {
       labelNames: ["reason"] as const,
       registers: [registry],
     }),
+    evidenceLookups: new Counter({
+      name: "kernel_gossip_operator_evidence_lookups_total",
+      help: "Kernel evidence fetched for alerts without values, by signal and result (found, none).",
+      labelNames: ["signal", "result"] as const,
+      registers: [registry],
+    }),
     observerEvents: new Counter({
       name: "kernel_gossip_operator_observer_events_total",
       help: "Observer events received, by type and outcome.",
       labelNames: ["type", "outcome"] as const,
+      registers: [registry],
+    }),
+    observerRestarts: new Counter({
+      name: "kernel_gossip_operator_observer_restarts_total",
+      help: "Observer runs that replaced another on a stream (new instance id): the stream replays from the start of what the new run holds.",
+      labelNames: ["observer"] as const,
+      registers: [registry],
+    }),
+    observerGaps: new Counter({
+      name: "kernel_gossip_operator_observer_gap_events_total",
+      help: "Observer events never received: sequence numbers skipped because they had left the observer's replay buffer.",
+      labelNames: ["observer"] as const,
       registers: [registry],
     }),
     observerStreams: new Gauge({
@@ -44,6 +62,22 @@ export function operatorMetrics() {
       labelNames: ["write", "result"] as const,
       registers: [registry],
     }),
+    whisperRetries: new Counter({
+      name: "kernel_gossip_operator_whisper_retries_total",
+      help: "Whisper writes that failed and will be retried, by reason (unavailable, conflict, rejected, namespace-missing). Nothing accepted is dropped.",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+    whispersPending: new Gauge({
+      name: "kernel_gossip_operator_whispers_pending",
+      help: "Whispers with evidence not yet written to the API.",
+      registers: [registry],
+    }),
+    writerErrors: new Counter({
+      name: "kernel_gossip_operator_writer_errors_total",
+      help: "Flushes that failed unexpectedly; the writer loop continues after each.",
+      registers: [registry],
+    }),
     actions: new Counter({
       name: "kernel_gossip_operator_actions_total",
       help: "Guarded actions by mode (dry-run, applied, refused, failed).",
@@ -58,7 +92,7 @@ export function operatorMetrics() {
     }),
     timeToTruth: new Histogram({
       name: "kernel_gossip_operator_time_to_truth_seconds",
-      help: "From the evidence's observation time (kernel event or alert) to the whisper written.",
+      help: "From the observation time (kernel event or alert) of the oldest finding a whisper write carried to that write.",
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
       registers: [registry],
     }),
@@ -88,6 +122,12 @@ export function operatorMetrics() {
     birthPending: new Gauge({
       name: "kernel_gossip_operator_birth_certificates_pending",
       help: "Certificates queued or being written.",
+      registers: [registry],
+    }),
+    leaderTransitions: new Counter({
+      name: "kernel_gossip_operator_leader_transitions_total",
+      help: "Leadership terms started and stopped by this replica.",
+      labelNames: ["change"] as const,
       registers: [registry],
     }),
     leader: new Gauge({

@@ -5,7 +5,10 @@ import { birthIngest } from "./births/ingest.ts";
 import { birthWriter } from "./births/writer.ts";
 import type { Config } from "./config.ts";
 import { findingKey, type Finding } from "./engine/finding.ts";
+import { evidenceFetcher } from "./evidence/fetch.ts";
+import { prometheusSource } from "./evidence/prometheus.ts";
 import { kubeClient, loadKubeConfig } from "./kube.ts";
+import { kubeHttp } from "./kube-http.ts";
 import { leaderElector } from "./leader.ts";
 import { logger, type Log } from "./log.ts";
 import { operatorMetrics } from "./metrics.ts";
@@ -14,7 +17,7 @@ import { handleObserverLine, type StreamDeps } from "./observer/stream.ts";
 import { podIndex } from "./observer/pod-index.ts";
 import { eventToFinding } from "./observer/to-finding.ts";
 import { buildServer } from "./server.ts";
-import { dirtyEntries, newBook, record } from "./whispers/book.ts";
+import { admits, dirtyEntries, newBook, record } from "./whispers/book.ts";
 import { whisperWriter } from "./whispers/writer.ts";
 
 export interface RunningOperator {
@@ -33,12 +36,28 @@ export interface RunningOperator {
 
 export async function startOperator(cfg: Config, log: Log = logger()): Promise<RunningOperator> {
   const kc = loadKubeConfig(cfg.kubeconfig);
-  const kube = kubeClient(kc);
-  const pods = podIndex(kc, log);
+  const le = cfg.leaderElection;
+  const http = (timeoutMs: number, fence?: () => AbortSignal) =>
+    kubeHttp({
+      timeoutMs,
+      userAgent: `kernel-gossip-operator/${le.identity}`,
+      ...(fence ? { fence } : {}),
+    });
+  // Reads, discovery and evidence lookups: deadlines, no fence.
+  const kube = kubeClient(kc, http(cfg.api.timeoutMs));
+  // The Lease: a hung call gets half the renew deadline, so one more try fits before it.
+  const leaseKube = kubeClient(kc, http(Math.max(500, le.renewDeadlineMs / 2)));
+  // Every write made as leader goes through the current term's fence (ADR 0077):
+  // outside a term nothing is sent, and ending a term aborts what is in flight.
+  let term: AbortSignal | undefined;
+  const noTerm = AbortSignal.abort(new Error("not the leader"));
+  const fence = le.enabled ? () => term ?? noTerm : undefined;
+  const writes = kubeClient(kc, http(cfg.api.timeoutMs, fence));
+  const pods = podIndex(kc, http(cfg.api.timeoutMs), log);
   const metrics = operatorMetrics();
   const book = newBook(cfg.namespace, cfg.whispers.maxEntries);
   const writer = whisperWriter({
-    kube,
+    kube: writes,
     book,
     thresholds: cfg.thresholds,
     actions: cfg.actions,
@@ -47,14 +66,21 @@ export async function startOperator(cfg: Config, log: Log = logger()): Promise<R
     quietMs: cfg.whispers.quietPeriodMs,
   });
 
-  let leading = !cfg.leaderElection.enabled;
-  const ingest = (f: Finding) => {
-    const e = record(book, f);
-    log.debug({ key: findingKey(f), whisper: e.name }, "finding");
+  let leading = !le.enabled;
+  /** Records findings all or nothing; the reason when this replica cannot take them now. */
+  const ingest = (findings: Finding[]): string | undefined => {
+    // Leadership can end while a webhook awaits its evidence: only a leader may accept.
+    if (!leading) return "standby replica: not the leader";
+    if (!admits(book, findings)) return "the operator holds too much unwritten evidence";
+    for (const f of findings) {
+      const e = record(book, f);
+      log.debug({ key: findingKey(f), whisper: e?.name }, "finding");
+    }
+    return undefined;
   };
 
   const births = birthWriter({
-    api: birthsApi(kc),
+    api: birthsApi(kc, http(cfg.api.timeoutMs, fence)),
     metrics,
     log,
     retention: cfg.births,
@@ -88,7 +114,14 @@ export async function startOperator(cfg: Config, log: Log = logger()): Promise<R
       const named = uid ? pods.lookup(uid, ev.node) : Promise.resolve(undefined);
       void named.then((pod) => {
         const f = eventToFinding(ev, () => pod);
-        if (f) ingest(f);
+        if (f && ingest([f]) !== undefined) {
+          // The stream cannot be refused like a webhook: count and log what did not fit.
+          metrics.observerEvents.inc({ type: ev.type, outcome: "no-room" });
+          log.warn(
+            { key: findingKey(f) },
+            "book full of unwritten whispers; observer finding not kept",
+          );
+        }
       });
     },
   };
@@ -99,38 +132,64 @@ export async function startOperator(cfg: Config, log: Log = logger()): Promise<R
     log,
   );
 
-  const elector = cfg.leaderElection.enabled
+  const elector = le.enabled
     ? leaderElector(
         {
           namespace: cfg.namespace,
           name: "kernel-gossip-operator",
-          identity: cfg.leaderElection.identity,
-          leaseMs: cfg.leaderElection.leaseMs,
-          renewMs: cfg.leaderElection.renewMs,
+          identity: le.identity,
+          leaseMs: le.leaseMs,
+          renewDeadlineMs: le.renewDeadlineMs,
+          retryMs: le.retryMs,
         },
-        kube,
+        leaseKube,
         {
-          onStart: () => {
+          onStart: (signal) => {
+            term = signal;
             leading = true;
             metrics.leader.set(1);
+            metrics.leaderTransitions.inc({ change: "started" });
             writer.start(cfg.whispers.flushIntervalMs);
             if (cfg.births.enabled) births.start();
           },
-          onStop: async () => {
+          onStop: async (reason) => {
+            // The term is already aborted: nothing below can reach the API.
             leading = false;
             metrics.leader.set(0);
-            await Promise.all([writer.stop(), births.stop()]);
+            metrics.leaderTransitions.inc({ change: "stopped" });
+            log.info({ reason }, "leadership ended; writer halted without flushing");
+            await Promise.all([writer.halt(), births.stop(0)]);
           },
         },
         log,
       )
     : undefined;
 
+  const evidence = evidenceFetcher({
+    observers: () => observers.streams().map((st) => st.url),
+    ...(cfg.evidence.prometheusUrl
+      ? { prometheus: prometheusSource(cfg.evidence.prometheusUrl, cfg.evidence.timeoutMs) }
+      : {}),
+    pod: async (namespace, name) => {
+      const p = await kube.getPod(namespace, name);
+      return p
+        ? {
+            uid: p.uid,
+            containerIds: p.containerIds ?? {},
+            containers: p.containers.map((c) => c.name),
+          }
+        : undefined;
+    },
+    timeoutMs: cfg.evidence.timeoutMs,
+    log,
+  });
+
   const app = buildServer({
     cfg,
     log,
     metrics,
     ingest,
+    evidence,
     isLeader: () => leading,
     readiness: () => ({
       ready: leading,
@@ -170,8 +229,10 @@ export async function startOperator(cfg: Config, log: Log = logger()): Promise<R
       stopped = true;
       observers.stop();
       await app.close();
-      if (elector) await elector.stop();
-      else await Promise.all([writer.stop(), births.stop()]);
+      // A leader writes what it holds while its term lasts, then releases the Lease.
+      const finish = () => Promise.all([writer.stop(), births.stop()]).then(() => undefined);
+      if (elector) await elector.stop(finish);
+      else await finish();
     },
   };
 }

@@ -85,7 +85,13 @@ before(async () => {
   assert.equal((await kube.kubectl(["apply", "-f", "-"], JSON.stringify(pod))).code, 0);
   op = await startTestOperator(
     testConfig(await serviceAccountKubeconfig(), "kernel-gossip", (c) => {
-      c.leaderElection = { enabled: true, identity: "rbac-test", leaseMs: 15_000, renewMs: 500 };
+      c.leaderElection = {
+        enabled: true,
+        identity: "rbac-test",
+        leaseMs: 15_000,
+        renewDeadlineMs: 10_000,
+        retryMs: 500,
+      };
       c.actions = { ...c.actions, mode: "on", namespaces: [ns] };
       c.births = { enabled: true, maxAgeMs: 0, maxPerNamespace: 1, sweepIntervalMs: 3_600_000 };
     }),
@@ -130,7 +136,7 @@ test("the base RBAC lets the operator do its job and nothing more", async () => 
   const record = kw.status.actions?.[0];
   assert.ok(record);
   assert.equal(record.mode, "failed");
-  assert.match(record.result, /resize: HTTP 403/);
+  assert.match(record.result, /^resize pod .*: HTTP 403/);
   assert.equal(await field(kube, "pod/web", ns, CPU_LIMIT), "500m");
   assert.match(await field(kube, "events", ns, EVENT_REASONS), /KernelWhisper/);
 });

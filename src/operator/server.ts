@@ -3,6 +3,7 @@
 import Fastify from "fastify";
 import type { Config } from "./config.ts";
 import type { Finding } from "./engine/finding.ts";
+import type { EvidenceQuery, EvidenceResult } from "./evidence/query.ts";
 import type { Log } from "./log.ts";
 import type { OperatorMetrics } from "./metrics.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -21,7 +22,9 @@ export interface AppContext {
   cfg: Config;
   log: Log;
   metrics: OperatorMetrics;
-  ingest: (f: Finding) => void;
+  /** Records findings all or nothing; the reason when it cannot now (the webhook answers 503). */
+  ingest: (findings: Finding[]) => string | undefined;
+  evidence: (q: EvidenceQuery) => Promise<EvidenceResult>;
   isLeader: () => boolean;
   readiness: () => Readiness;
 }

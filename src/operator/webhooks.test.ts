@@ -264,6 +264,29 @@ describe("bad requests write nothing", () => {
     ],
     ["malformed JSON", () => post("/webhooks/grafana", '{"receiver": '), 400, /not valid JSON/],
     [
+      "a pod label of 10 000 characters",
+      () =>
+        post(
+          "/webhooks/grafana",
+          grafanaBody(
+            { kernel_gossip_signal: "oom-kill", namespace: ns, pod: "p".repeat(10_000) },
+            1,
+          ),
+        ),
+      400,
+      /^alerts\[0\]\.labels\.pod "p{64}… \(10000 characters\)" is not a Kubernetes name/,
+    ],
+    [
+      "a namespace label that is not a DNS label",
+      () =>
+        post(
+          "/webhooks/grafana",
+          grafanaBody({ kernel_gossip_signal: "oom-kill", namespace: "Shop_1", pod: "p" }, 1),
+        ),
+      400,
+      /^alerts\[0\]\.labels\.namespace "Shop_1" is not a Kubernetes name/,
+    ],
+    [
       "schema-invalid",
       () => post("/webhooks/grafana", { receiver: "x", status: "firing", version: "1" }),
       400,
@@ -280,6 +303,73 @@ describe("bad requests write nothing", () => {
       assert.equal((await listWhispers(kube, ns)).length, before);
     });
   }
+
+  test("a subject whose namespace does not exist is kept in the operator's namespace", async () => {
+    const missing = `gone-${ns}`;
+    const res = await post(
+      "/webhooks/grafana",
+      grafanaBody({ kernel_gossip_signal: "oom-kill", namespace: missing, pod: "api-0" }, 1),
+    );
+    assert.equal(res.status, 200);
+    const kw = await eventually("whisper relocated to the operator's namespace", async () =>
+      (await listWhispers(kube, ns)).find(
+        (w) => w.spec.subject.namespace === missing && w.status?.conditions?.length === 2,
+      ),
+    );
+    assert.deepEqual(kw.spec.subject, { namespace: missing, pod: "api-0" });
+    assert.equal(kw.metadata.labels?.["kernel.gossip.io/subject-namespace"], missing);
+    const cond = kw.status?.conditions?.find((c) => c.type === "SubjectNamespaceFound");
+    assert.equal(cond?.status, "False");
+    assert.equal(cond.reason, "NamespaceNotFound");
+    const metrics = await (await fetch(`${op.url}/metrics`)).text();
+    assert.match(
+      metrics,
+      /kernel_gossip_operator_whisper_retries_total\{reason="namespace-missing"\} 1\n/,
+    );
+  });
+
+  test("drop alerts with different reasons make different whispers, each explained", async () => {
+    const drop = (reason: string) => ({
+      status: "firing",
+      labels: {
+        alertname: "KernelPacketDrops",
+        kernel_gossip_signal: "packet-drops",
+        cgroup: "/system.slice/haproxy.service",
+        node: "node-a",
+        reason,
+      },
+      annotations: { kernel_gossip_value: "250", kernel_gossip_window: "5m" },
+      startsAt: new Date().toISOString(),
+    });
+    const res = await fetch(`${op.url}/webhooks/alertmanager`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({
+        receiver: "kernel-gossip",
+        status: "firing",
+        version: "4",
+        alerts: [drop("NO_SOCKET"), drop("NETFILTER_DROP")],
+      }),
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { accepted: 2, ignored: 0, reasons: {} });
+    const drops = await eventually("two drop whispers", async () => {
+      const ws = (await listWhispers(kube, ns)).filter(
+        (w) =>
+          w.spec.subject.cgroupPath === "/system.slice/haproxy.service" && w.status?.recommendation,
+      );
+      return ws.length === 2 ? ws : undefined;
+    });
+    const byReason = new Map(drops.map((w) => [w.spec.kernelTruth.attributes?.reason, w]));
+    assert.match(
+      byReason.get("NO_SOCKET")?.status?.recommendation?.rationale ?? "",
+      /nothing was listening/,
+    );
+    assert.match(
+      byReason.get("NETFILTER_DROP")?.status?.recommendation?.rationale ?? "",
+      /netfilter/,
+    );
+  });
 
   test("unknown alert labels are accepted, ignored and counted", async () => {
     const res = await post(

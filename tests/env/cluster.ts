@@ -28,8 +28,13 @@ export interface Cluster {
   pki: Pki;
   /** Runs the built kubectl against this cluster; never throws on a non-zero exit. */
   kubectl: (args: string[], input?: string) => Promise<KubectlResult>;
-  /** Kills kube-apiserver (SIGKILL), waits `downMs`, starts it again on the same port. */
-  restartApiServer: (downMs?: number) => Promise<void>;
+  /**
+   * Kills kube-apiserver (SIGKILL), waits `down` (milliseconds, or until the
+   * promise settles), starts it again on the same port.
+   */
+  restartApiServer: (down?: number | Promise<unknown>) => Promise<void>;
+  /** The audit log (JSON lines), when started with `audit`. */
+  auditLog?: string;
   stop: () => Promise<void>;
 }
 
@@ -38,7 +43,19 @@ export interface StartOptions {
   installCrds?: boolean;
   /** Keep the temp dir on stop (for debugging). */
   keepDir?: boolean;
+  /**
+   * Write an audit log (--audit-policy-file, --audit-log-path): one JSON line
+   * per request at ResponseComplete. The default policy records every write
+   * (create, update, patch, delete, deletecollection) at Metadata level and
+   * nothing else; pass an audit.k8s.io/v1 Policy's `rules` to change that.
+   */
+  audit?: { rules?: object[] };
 }
+
+const WRITES_AT_METADATA = [
+  { level: "Metadata", verbs: ["create", "update", "patch", "delete", "deletecollection"] },
+  { level: "None" },
+];
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -191,6 +208,27 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
       `--service-account-signing-key-file=${pki.serviceAccountKey}`,
       "--v=1",
     ];
+    let auditLog: string | undefined;
+    if (opts.audit) {
+      const policy = join(dir, "audit-policy.yaml");
+      auditLog = join(dir, "audit.log");
+      const rules = opts.audit.rules ?? WRITES_AT_METADATA;
+      await writeFile(
+        policy,
+        JSON.stringify({
+          apiVersion: "audit.k8s.io/v1",
+          kind: "Policy",
+          omitStages: ["RequestReceived"],
+          rules,
+        }),
+      );
+      // The log backend's default mode is blocking: a request's event is written before it returns.
+      apiArgs.push(
+        `--audit-policy-file=${policy}`,
+        `--audit-log-path=${auditLog}`,
+        "--audit-log-format=json",
+      );
+    }
     let api = launch(binaries.kubeApiserver, apiArgs, apiLog);
     children.push(api);
     const server = `https://127.0.0.1:${apiPort}`;
@@ -207,17 +245,27 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
       log("CRDs installed: kernelwhispers.kernel.gossip.io, podbirthcertificates.kernel.gossip.io");
     }
     /** Kills kube-apiserver and starts it again on the same port (etcd keeps the state). */
-    const restartApiServer = async (downMs = 0) => {
+    const restartApiServer = async (down: number | Promise<unknown> = 0) => {
       await stopChild(api, 0);
       children.splice(children.indexOf(api), 1);
       log("kube-apiserver stopped");
-      await sleep(downMs);
+      await (typeof down === "number" ? sleep(down) : down.catch(() => undefined));
       api = launch(binaries.kubeApiserver, apiArgs, apiLog);
       children.push(api);
       await waitFor("kube-apiserver", api, apiLog, 120_000, () => apiReady(apiPort, pki));
       log("kube-apiserver restarted");
     };
-    return { dir, kubeconfig, server, binaries, pki, kubectl, restartApiServer, stop };
+    return {
+      dir,
+      kubeconfig,
+      server,
+      binaries,
+      pki,
+      kubectl,
+      restartApiServer,
+      stop,
+      ...(auditLog ? { auditLog } : {}),
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -57,11 +57,11 @@ fi
 
 # kg_scratch DEV DIR: a disk-backed filesystem (page cache the kernel can reclaim,
 # unlike tmpfs) for tests that need one.
-# The device node appears when virtio probes the disk, shortly after insmod.
 kg_scratch() {
+  # virtio_blk probes asynchronously: wait (at most 20 s) for the device node.
   n=0
-  while [ ! -b "$1" ] && [ $n -lt 100 ]; do
-    $bb usleep 100000
+  while [ ! -b "$1" ] && [ $n -lt 200 ]; do
+    $bb sleep 0.1
     n=$((n + 1))
   done
   $bb mkdir -p "$2" && $bb mount -t ext4 "$1" "$2" && $bb chmod 1777 "$2"

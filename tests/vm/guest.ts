@@ -199,7 +199,8 @@ export async function boot(opts: BootOptions): Promise<BootResult> {
     "-initrd",
     rd,
     "-append",
-    KERNEL_ARGS.join(" "),
+    // KG_VM_APPEND adds kernel arguments for debugging (e.g. "loglevel=7").
+    [...KERNEL_ARGS, process.env.KG_VM_APPEND ?? ""].join(" ").trim(),
   ];
   if (opts.scratchAt) {
     const disk = join(opts.workDir, "scratch.img");

@@ -72,15 +72,16 @@ const ETC = [
 
 /**
  * Kernel modules the guest loads (cloud kernels build these as modules):
- * veth for the netns pairs; nf_tables (+ nft_compat and the xt matches) for
+ * veth for the netns pairs; nf_tables (+ nft_compat, nft_counter and the xt matches) for
  * iptables-nft; x_tables/ip_tables/iptable_filter for iptables-legacy;
- * virtio_pci (the transport: without it virtio_blk finds no device) and
- * virtio_blk for the scratch disk.
+ * virtio_pci (built in from 6.12, a module before) and virtio_blk for the
+ * scratch disk.
  */
 export const MODULES = [
   "veth",
   "nf_tables",
   "nft_compat",
+  "nft_counter", // built into nf_tables since 5.13; iptables-nft rules count packets
   "x_tables",
   "ip_tables",
   "iptable_filter",

@@ -61,6 +61,9 @@ export interface KernelResult {
 }
 
 /** Default guest budget: TCG runs the scenario tests many times slower than the host. */
+/** KG_TEST_TIME_SCALE in guests (observer/tests/common/mod.rs). */
+const GUEST_TIME_SCALE = "5";
+
 const DEFAULT_TIMEOUT_MS = Number(process.env.KG_VM_TIMEOUT_S ?? 1800) * 1000;
 
 export async function runKernel(id: string, opts: RunOptions = {}): Promise<KernelResult> {
@@ -73,8 +76,13 @@ export async function runKernel(id: string, opts: RunOptions = {}): Promise<Kern
     modulesLayer(kernel),
     binariesLayer([bins.observer, ...bins.tests.values()]),
   ];
-  const env: Record<string, string> = {};
-  if (process.env.KG_LOG) env.KG_LOG = process.env.KG_LOG;
+  // TCG runs the guest many times slower than the host: the scenario tests
+  // stretch their waits and the observer's timeouts by this factor (never what
+  // they compare). KG_LOG and any KG_TEST_* of the caller pass through.
+  const env: Record<string, string> = { KG_TEST_TIME_SCALE: GUEST_TIME_SCALE };
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && (k === "KG_LOG" || k.startsWith("KG_TEST_"))) env[k] = v;
+  }
   const commands: GuestCommand[] = [
     {
       id: "info",

@@ -269,6 +269,7 @@ impl Tracker {
                 None => {
                     let id = self.next_id;
                     self.next_id += 1;
+                    tracing::debug!(window = id, key = %key, cgroup = %cgroup, "birth window opened");
                     self.windows
                         .insert(id, Window::new(id, cgroup, r.ts_ns, now.max(r.ts_ns)));
                     self.by_key.insert(key, id);

@@ -209,3 +209,43 @@ fn a_runtime_that_makes_no_cgroup_expires() {
     t.on_record(rec(Kind::Exit, 2001, 8), 2001 * MS, &none);
     assert!(!t.needs_syscalls());
 }
+
+/// kubelet restarting a crashed container: a new container cgroup under a pod
+/// cgroup made long before. The new window's container is not the sandbox.
+#[test]
+fn a_restart_window_has_no_sandbox() {
+    let mut t = tracker();
+    container_start(&mut t, 1000, UID, &"a".repeat(64), 10);
+    let first = t.tick(200 * MS, &|_| Some(7));
+    assert!(
+        first[0].event.containers[0].sandbox,
+        "a pod start's first container"
+    );
+    // The restart: only the container cgroup is made.
+    let id = "b".repeat(64);
+    let ctr = format!("/kg/kubepods/besteffort/pod{UID}/{id}");
+    let mut e = rec(Kind::Exec, 1000, 3000);
+    e.path = "/usr/sbin/runc".into();
+    t.on_record(e, 1000 * MS, &none);
+    let mut m = rec(Kind::Mkdir, 1001, 3000);
+    m.hierarchy_id = 1;
+    m.arg = 301;
+    m.path = ctr;
+    t.on_record(m, 0, &none);
+    let mut x = rec(Kind::Exec, 1005, 3002);
+    x.arg = 301;
+    x.path = "/bin/true".into();
+    let mut f = rec(Kind::Fork, 1003, 3000);
+    f.target = 3002;
+    t.on_record(f, 0, &none);
+    t.on_record(x, 0, &none);
+    let closed = t.tick(1300 * MS, &|_| Some(7));
+    assert_eq!(closed.len(), 1);
+    let c = &closed[0].event.containers;
+    assert_eq!(c.len(), 1);
+    assert!(
+        !c[0].sandbox,
+        "a restarted container is not the sandbox: {c:?}"
+    );
+    assert!(closed[0].event.complete);
+}

@@ -165,7 +165,13 @@ impl Window {
             self.truncated = true;
             return false;
         }
-        let sandbox = self.containers.is_empty();
+        // The first container of a pod whose start this window saw (its pod
+        // cgroup made here) is the sandbox. A window that opens at a
+        // container cgroup under an existing pod is a restart (kubelet's
+        // CrashLoopBackOff, or an app container long after its sandbox): none
+        // of its containers is the sandbox.
+        let sandbox =
+            self.containers.is_empty() && self.cgroups.iter().any(|(_, p)| *p == self.cgroup);
         self.containers.push(Container {
             id,
             cgroup: cgroup.to_string(),

@@ -18,7 +18,8 @@
 const volatile u64 kg_page_size = 4096;
 
 /* Set by the loader (src/probes/kernel.rs): oom:mark_victim passes the
- * victim task (6.8+). Before, it passes only the victim's pid. */
+ * victim task (newer kernels and some stable backports: Debian 12's
+ * 6.1.0-57 has it, 6.8 does not). Before, it passes only the victim's pid. */
 const volatile bool kg_mark_victim_task = true;
 
 struct {
@@ -34,7 +35,7 @@ struct {
 } oom_lost SEC(".maps");
 
 /*
- * Before 6.8: the OOM killer sends the victim SIGKILL (do_send_sig_info) and
+ * Where mark_victim passes only a pid: the OOM killer sends the victim SIGKILL (do_send_sig_info) and
  * then calls mark_oom_victim() on the same CPU without sleeping in between;
  * signal:signal_generate hands us the task, kept per CPU until mark_victim
  * confirms it by pid.
@@ -175,7 +176,7 @@ int oom_mark_victim_raw(u64 *ctx)
 	return 0;
 }
 
-/* Loaded only where mark_victim passes a pid (before 6.8). */
+/* Loaded only where mark_victim passes a pid. */
 SEC("tp_btf/signal_generate")
 int BPF_PROG(oom_signal_generate, int sig, struct kernel_siginfo *info, struct task_struct *task)
 {

@@ -36,7 +36,30 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// How much slower than real hardware this machine runs: 1 by default; the
+/// QEMU kernel matrix (tests/vm) sets `KG_TEST_TIME_SCALE` because TCG
+/// emulation is many times slower. Only waits and the observer's own
+/// timeouts scale; what the tests compare (kernel counters) does not.
+pub fn time_scale() -> f64 {
+    std::env::var("KG_TEST_TIME_SCALE")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|v| *v >= 1.0)
+        .unwrap_or(1.0)
+}
+
+/// `d` stretched by [`time_scale`].
+pub fn scaled(d: Duration) -> Duration {
+    d.mul_f64(time_scale())
+}
+
+/// Milliseconds stretched by [`time_scale`], as a flag value.
+pub fn scaled_ms(ms: u64) -> String {
+    ((ms as f64) * time_scale()).round().to_string()
+}
+
 pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let timeout = scaled(timeout);
     let start = Instant::now();
     loop {
         if let Some(t) = f() {
@@ -77,7 +100,12 @@ impl Observer {
                 &["--node-name", "test-node"][..]
             })
             .args(extra)
-            .env("KG_LOG", "warn")
+            // A KG_LOG of the caller (e.g. `KG_LOG=libbpf=debug ./kg vm 6.1`)
+            // wins over the quiet default.
+            .env(
+                "KG_LOG",
+                std::env::var("KG_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -145,6 +173,7 @@ impl Observer {
         timeout: Duration,
         done: impl Fn(&[serde_json::Value]) -> bool,
     ) -> Vec<serde_json::Value> {
+        let timeout = scaled(timeout);
         let mut s = TcpStream::connect(&self.addr).expect("connect");
         s.set_read_timeout(Some(Duration::from_millis(200)))
             .unwrap();
@@ -187,6 +216,24 @@ impl Drop for Observer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// What the observer read from this kernel's BTF (`doctor --json`'s
+/// `kernel`): the scenario tests expect exactly the degradations it names.
+pub fn kernel_facts() -> serde_json::Value {
+    static FACTS: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    FACTS
+        .get_or_init(|| {
+            let out = Command::new(env!("CARGO_BIN_EXE_kernel-gossip-observer"))
+                .args(["doctor", "--json"])
+                .env("KG_LOG", "error")
+                .output()
+                .expect("run doctor");
+            let report: serde_json::Value =
+                serde_json::from_slice(&out.stdout).expect("doctor --json output");
+            report["kernel"].clone()
+        })
+        .clone()
 }
 
 // ----------------------------------------------------------------- metrics
@@ -413,7 +460,11 @@ impl Cgroup {
                 periods: s("nr_periods"),
                 throttled: s("nr_throttled"),
                 throttled_ns: s("throttled_time"),
-                usage_ns: self.read("cpuacct", "cpuacct.usage").trim().parse().unwrap(),
+                usage_ns: self
+                    .read("cpuacct", "cpuacct.usage")
+                    .trim()
+                    .parse()
+                    .unwrap(),
             },
             Layout::V2 => CpuStat {
                 periods: s("nr_periods"),
@@ -436,7 +487,11 @@ impl Cgroup {
     /// memory.events `max`).
     pub fn limit_hits(&self) -> u64 {
         match self.layout {
-            Layout::Hybrid => self.read("memory", "memory.failcnt").trim().parse().unwrap(),
+            Layout::Hybrid => self
+                .read("memory", "memory.failcnt")
+                .trim()
+                .parse()
+                .unwrap(),
             Layout::V2 => self.stat("memory", "memory.events", "max"),
         }
     }

@@ -11,18 +11,19 @@ import { demoCgroup } from "./cgroup.ts";
 import { exited, sleep, spawnIn } from "./spawn.ts";
 
 const run = promisify(execFile);
-const PORT = 9999;
+export const PORT = 9999;
 // Link-local addresses inside our own namespaces only.
 const SENDER_IP = "169.254.77.1";
 const RECEIVER_IP = "169.254.77.2";
 
-const SENDER = `
+/** UDP to KG_TARGET:9999 at KG_RATE packets/s for KG_SECONDS; the dashboard scenes run it in a pod. */
+export const SENDER = `
 const s = require("node:dgram").createSocket("udp4");
 const rate = Number(process.env.KG_RATE), until = Date.now() + Number(process.env.KG_SECONDS) * 1000;
 const msg = Buffer.from("kernel-gossip demo drops");
 const tick = () => {
   if (Date.now() > until) return s.close();
-  for (let i = 0; i < rate / 10; i++) s.send(msg, ${PORT}, "${RECEIVER_IP}");
+  for (let i = 0; i < rate / 10; i++) s.send(msg, ${PORT}, process.env.KG_TARGET);
   setTimeout(tick, 100);
 };
 tick();
@@ -97,7 +98,7 @@ export async function demoDrops(o: { seconds: number; rate: number }): Promise<n
     );
     await sleep(300);
     const sender = spawnIn([], ["ip", "netns", "exec", a, process.execPath, "-e", SENDER], {
-      env: { KG_RATE: String(o.rate), KG_SECONDS: String(o.seconds) },
+      env: { KG_RATE: String(o.rate), KG_SECONDS: String(o.seconds), KG_TARGET: RECEIVER_IP },
     });
     let prev = 0;
     const t0 = Date.now();

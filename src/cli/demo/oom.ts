@@ -7,7 +7,8 @@ import { bytes } from "../format.ts";
 import { demoCgroup, isV2, kv } from "./cgroup.ts";
 import { exited, spawnIn } from "./spawn.ts";
 
-const HOG = `const keep = []; for (;;) keep.push(Buffer.alloc(4 << 20, 1));`;
+/** Exported: the dashboard scenes run the same allocator inside a pod (src/local/scenes). */
+export const HOG = `const keep = []; for (;;) keep.push(Buffer.alloc(4 << 20, 1));`;
 
 export async function demoOom(o: { limitMiB: number; kills: number }): Promise<number> {
   const path = `/kernel-gossip-demo/oom-${randomBytes(3).toString("hex")}`;

@@ -30,8 +30,9 @@ export const throttleDefaults = (): ThrottleOptions => ({
 // Each worker wakes at every wall-clock multiple of EVERY and spins until it
 // has used BURST ms of CPU (CPU time, not wall time: on a busy machine the
 // burst still asks for the same work), then sleeps to the next multiple. All
-// workers burst in the same instants without talking to each other.
-const WORKER = `
+// workers burst in the same instants without talking to each other. Exported:
+// the dashboard scenes run the same worker inside a pod (src/local/scenes).
+export const WORKER = `
 const every = Number(process.env.KG_EVERY_MS), burst = Number(process.env.KG_BURST_MS) * 1000;
 const cpu = () => { const u = process.cpuUsage(); return u.user + u.system; };
 const tick = () => {

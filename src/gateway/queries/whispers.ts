@@ -165,6 +165,12 @@ export function whispersFrame(
         "string",
         col((w) => w.status?.recommendation?.action ?? null),
       ),
+      // The operator's reasoning with the exact new value ("Raise the limit to 120Mi …").
+      field(
+        "recommendation",
+        "string",
+        col((w) => w.status?.recommendation?.rationale ?? null),
+      ),
       field(
         "source",
         "string",

@@ -1,6 +1,7 @@
-// Guarded actions, the I/O half: applies a plan through the API — in-place pod
-// resize first, the owning workload's template when resize is not possible —
-// and returns the audit record for the whisper's status.
+// Guarded actions, the I/O half: applies a plan through the API — the pod's
+// in-place resize as immediate relief, then the owning workload's template as
+// the change that lasts (ADR 0078) — and returns one audit record per patch
+// for the whisper's status.
 import type { ActionRecord, Recommendation } from "../../shared/model/kernel-whisper.ts";
 import { statusCode, type Kube } from "../kube.ts";
 import type { Patch, Plan } from "./plan.ts";
@@ -10,28 +11,33 @@ export async function execute(
   plan: Extract<Plan, { kind: "apply" }>,
   recommendation: Recommendation,
   now: Date,
-): Promise<ActionRecord> {
+): Promise<ActionRecord[]> {
   const base = {
     time: now.toISOString(),
     action: recommendation.action,
     actor: "kernel-gossip-operator",
   };
-  const errors: string[] = [];
+  const records: ActionRecord[] = [];
+  // Relief first (the pod now), then the owner's template (the pods to come):
+  // one audit record each, so a failed resize never hides the lasting change.
   for (const patch of plan.patches) {
     try {
       await apply(kube, patch);
-      return {
+      records.push({
         ...base,
         mode: "applied",
-        result: `${patch.description}: ${JSON.stringify(patch.body)}`,
-      };
+        result: `${patch.description}: ${JSON.stringify(patch.body)}`.slice(0, 4000),
+      });
     } catch (err) {
-      errors.push(
-        `${patch.via}: HTTP ${statusCode(err) ?? "error"} ${err instanceof Error ? (err.message.split("\n")[0] ?? "") : ""}`,
-      );
+      const why = err instanceof Error ? (err.message.split("\n")[0] ?? "") : "";
+      records.push({
+        ...base,
+        mode: "failed",
+        result: `${patch.description}: HTTP ${statusCode(err) ?? "error"} ${why}`.slice(0, 4000),
+      });
     }
   }
-  return { ...base, mode: "failed", result: errors.join("; ").slice(0, 4000) };
+  return records;
 }
 
 function apply(kube: Kube, patch: Patch) {

@@ -1,7 +1,11 @@
 // Guarded actions, the pure half: given a whisper's recommendation decide
 // whether to act, how far, and on what. Off by default; dry-run records the
-// exact patch; "on" acts only in allow-listed namespaces, at most one step
-// factor per change, once per cooldown, and never on stale evidence.
+// exact patches; "on" acts only in allow-listed namespaces, at most one step
+// factor per change, once per cooldown, and never on stale evidence. For a pod
+// owned by a Deployment, StatefulSet or DaemonSet the change that lasts is the
+// owner's template; resizing the pod in place is only the immediate relief
+// until the owner rolls it out (ADR 0078). Both are planned, applied and
+// audited.
 import type { Evidence } from "../../shared/model/common.ts";
 import type { ActionRecord, Recommendation } from "../../shared/model/kernel-whisper.ts";
 import { formatCpu, formatMemory, parseQuantity } from "../engine/quantity.ts";
@@ -28,7 +32,7 @@ export const DEFAULT_ACTIONS: ActionConfig = {
 };
 
 export interface Patch {
-  /** "resize": the pod's resize subresource; "workload": the owner's template. */
+  /** "resize": the pod's resize subresource (relief); "workload": the owner's template (lasting). */
   via: "resize" | "workload";
   target: { apiVersion: string; kind: string; namespace: string; name: string };
   body: object;
@@ -104,7 +108,7 @@ export function plan(cfg: ActionConfig, input: Input): Plan {
       via: "resize",
       target: { apiVersion: "v1", kind: "Pod", namespace: input.namespace, name: input.pod },
       body: containerPatch(change.container, kind, resource, to),
-      description: `resize pod ${input.namespace}/${input.pod} container ${change.container} ${kind}.${resource} ${change.from} → ${to}`,
+      description: `${change.target.kind !== "Pod" ? "immediate relief: " : ""}resize pod ${input.namespace}/${input.pod} container ${change.container} ${kind}.${resource} ${change.from} → ${to}`,
     });
   }
   if (change.target.kind !== "Pod") {
@@ -112,15 +116,14 @@ export function plan(cfg: ActionConfig, input: Input): Plan {
       via: "workload",
       target: change.target,
       body: { spec: { template: containerPatch(change.container, kind, resource, to) } },
-      description: `patch ${change.target.kind} ${change.target.namespace}/${change.target.name} container ${change.container} ${kind}.${resource} ${change.from} → ${to}`,
+      description: `lasting change: patch ${change.target.kind} ${change.target.namespace}/${change.target.name} template container ${change.container} ${kind}.${resource} ${change.from} → ${to}`,
     });
   }
   if (patches.length === 0) return { kind: "skip" };
-  const first = patches[0];
-  if (!first) return { kind: "skip" };
 
   if (cfg.mode === "dry-run") {
-    return record("dry-run", `would ${first.description}: ${JSON.stringify(first.body)}`);
+    const each = patches.map((p) => `${p.description}: ${JSON.stringify(p.body)}`);
+    return record("dry-run", `would apply: ${each.join("; then ")}`.slice(0, 4000));
   }
   if (!cfg.namespaces.includes(input.namespace)) {
     return record("refused", `namespace ${input.namespace} is not allow-listed for actions`);

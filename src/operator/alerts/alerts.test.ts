@@ -3,6 +3,7 @@ import { createHmac } from "node:crypto";
 import { test } from "node:test";
 import { checkAuthorization, checkSignature, DEFAULT_AUTH } from "./auth.ts";
 import type { Alert } from "./schema.ts";
+import { nodeFromInstance } from "./community.ts";
 import { alertToFinding, parseDuration } from "./to-findings.ts";
 
 const received = new Date("2026-11-25T10:05:00Z");
@@ -80,14 +81,60 @@ test("alerts without the label contract are ignored with a reason", () => {
   assert.deepEqual(alertToFinding(alert({ signal: "oom-kill", pod: "p" }), "grafana", received), {
     ignored: "pod-without-namespace",
   });
-  assert.deepEqual(
-    alertToFinding(
-      alert({ signal: "oom-kill", pod: "p", namespace: "n" }, { values: {} }),
-      "grafana",
-      received,
-    ),
-    { ignored: "no-value" },
+});
+
+test("a firing alert without a value asks for the kernel's evidence over its window", () => {
+  const m = alertToFinding(
+    alert({ signal: "oom-kill", pod: "p", namespace: "n" }, { values: {} }),
+    "grafana",
+    received,
   );
+  assert.ok("finding" in m && m.lookup);
+  assert.deepEqual(m.lookup, {
+    signal: "oom-kill",
+    subject: { namespace: "n", pod: "p" },
+    // From 5 minutes (the default window) before the alert started, to its receipt.
+    startMs: Date.parse("2026-11-25T09:55:00Z"),
+    endMs: received.getTime(),
+  });
+  assert.match(m.whenNone, /no OOM kill/);
+});
+
+test("label values that cannot be Kubernetes names are invalid, naming the label", () => {
+  const bad = (labels: Record<string, string>) =>
+    alertToFinding(alert({ signal: "oom-kill", ...labels }), "alertmanager", received);
+  assert.match(
+    (bad({ namespace: "n", pod: "p".repeat(10_000) }) as { invalid: string }).invalid,
+    /^labels\.pod "p{64}… \(10000 characters\)" is not a Kubernetes name \(DNS-1123 subdomain/,
+  );
+  assert.match(
+    (bad({ namespace: "Shop", pod: "p" }) as { invalid: string }).invalid,
+    /^labels\.namespace "Shop" is not a Kubernetes name \(DNS-1123 label/,
+  );
+  assert.match(
+    (bad({ namespace: "n", pod: "p", container: "a_b" }) as { invalid: string }).invalid,
+    /^labels\.container/,
+  );
+  assert.match(
+    (bad({ cgroup: "kubepods/x" }) as { invalid: string }).invalid,
+    /^labels\.cgroup "kubepods\/x" is not a cgroup path/,
+  );
+  // Alerts outside every contract are not validated: they are ignored.
+  assert.deepEqual(
+    alertToFinding(alert({ alertname: "DiskFull", pod: "x".repeat(300) }), "grafana", received),
+    { ignored: "no-signal-label" },
+  );
+});
+
+test("a drop alert keeps its reason: in the evidence, and as part of the whisper's identity", () => {
+  const m = alertToFinding(
+    alert({ signal: "packet-drops", cgroup: "/web", reason: "NO_SOCKET" }),
+    "alertmanager",
+    received,
+  );
+  assert.ok("finding" in m);
+  assert.equal(m.finding.reason, "NO_SOCKET");
+  assert.equal(m.finding.kernelTruth.attributes?.reason, "NO_SOCKET");
 });
 
 test("ratios from alert math are clamped into the CRD's range", () => {
@@ -150,4 +197,81 @@ test("Grafana's HMAC signature, with and without a timestamp header", () => {
     ),
     "signature timestamp too old",
   );
+});
+
+// Label sets as the upstream rules produce them (see ./community.ts for the rule texts).
+test("kubernetes-mixin CPUThrottlingHigh: the pod's container, engine-graded, evidence looked up", () => {
+  const m = alertToFinding(
+    alert(
+      {
+        alertname: "CPUThrottlingHigh",
+        namespace: "shop",
+        pod: "web-0",
+        container: "app",
+        instance: "10.0.0.7:10250",
+        service: "kubelet",
+        severity: "info",
+      },
+      {
+        values: undefined,
+        annotations: { summary: "Processes experience elevated CPU throttling." },
+      },
+    ),
+    "alertmanager",
+    received,
+  );
+  assert.ok("finding" in m && m.lookup);
+  assert.equal(m.finding.signal, "cpu-throttling");
+  assert.deepEqual(m.finding.subject, { namespace: "shop", pod: "web-0", container: "app" });
+  assert.equal(m.finding.severity, undefined);
+  assert.equal(m.lookup.startMs, Date.parse("2026-11-25T09:55:00Z"));
+  assert.match(
+    m.finding.kernelTruth.origin ?? "",
+    /alertmanager alert CPUThrottlingHigh \(kubernetes-mixin\)/,
+  );
+});
+
+test("KubePodCrashLooping and OOMKilled alerts ask whether the kernel OOM-killed the container", () => {
+  const bodies: Record<string, string>[] = [
+    { alertname: "KubePodCrashLooping", reason: "CrashLoopBackOff", uid: "u-1" },
+    { alertname: "KubernetesContainerOomKiller", uid: "u-1" },
+    { alertname: "MyOomAlert", reason: "OOMKilled" },
+  ];
+  for (const labels of bodies) {
+    const m = alertToFinding(
+      alert(
+        { namespace: "shop", pod: "web-0", container: "app", job: "kube-state-metrics", ...labels },
+        { values: undefined },
+      ),
+      "alertmanager",
+      received,
+    );
+    assert.ok("finding" in m && m.lookup, labels.alertname);
+    assert.equal(m.lookup.signal, "oom-kill");
+    assert.equal(m.finding.reason, undefined, "only drop reasons are identity");
+  }
+});
+
+test("node-exporter memory alerts name the node from instance, not the exporter's own pod", () => {
+  const m = alertToFinding(
+    alert(
+      {
+        alertname: "NodeMemoryMajorPagesFaults",
+        instance: "node-a:9100",
+        job: "node-exporter",
+        namespace: "monitoring",
+        pod: "node-exporter-x7k2p",
+        container: "node-exporter",
+        severity: "warning",
+      },
+      { values: undefined },
+    ),
+    "alertmanager",
+    received,
+  );
+  assert.ok("finding" in m && m.lookup);
+  assert.equal(m.finding.signal, "memory-pressure");
+  assert.deepEqual(m.finding.subject, { node: "node-a", cgroupPath: "/" });
+  assert.deepEqual(nodeFromInstance("[fd00::1]:9100"), "fd00::1");
+  assert.deepEqual(nodeFromInstance("node-b"), "node-b");
 });

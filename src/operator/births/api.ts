@@ -9,6 +9,7 @@ import type {
   PodBirthCertificateStatus,
 } from "../../shared/model/pod-birth-certificate.ts";
 import { crdIn, isNotFound, merge } from "../kube.ts";
+import { apiClient } from "../kube-http.ts";
 
 const PLURAL = "podbirthcertificates";
 
@@ -27,9 +28,9 @@ export function apiMessage(err: unknown): string {
 
 export type BirthsApi = ReturnType<typeof birthsApi>;
 
-export function birthsApi(kc: k8s.KubeConfig) {
-  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-  const core = kc.makeApiClient(k8s.CoreV1Api);
+export function birthsApi(kc: k8s.KubeConfig, http: k8s.HttpLibrary) {
+  const custom = apiClient(kc, k8s.CustomObjectsApi, http);
+  const core = apiClient(kc, k8s.CoreV1Api, http);
   const crd = crdIn(PLURAL);
 
   return {

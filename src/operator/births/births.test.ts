@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { loadKubeConfig } from "../kube.ts";
+import { kubeHttp } from "../kube-http.ts";
 import { createBirthSource } from "../../gateway/sources/crds.ts";
 import { birthsFrame, selectBirths, timelineFrame } from "../../gateway/queries/births.ts";
 import type { PodBirthCertificate } from "../../shared/model/pod-birth-certificate.ts";
@@ -235,7 +236,10 @@ test("the sweep deletes orphans past their maximum age (writer with its own rete
   const ns = await kube.namespace("pbc-age");
   const log = logger("warn");
   const writer = birthWriter({
-    api: birthsApi(loadKubeConfig(kube.kubeconfig)),
+    api: birthsApi(
+      loadKubeConfig(kube.kubeconfig),
+      kubeHttp({ timeoutMs: 10_000, userAgent: "kernel-gossip-test" }),
+    ),
     metrics: op.metrics,
     log,
     retention: { maxAgeMs: 1_000, maxPerNamespace: 0, sweepIntervalMs: 3_600_000 },
@@ -380,7 +384,13 @@ test("only the leader certifies births; a standby records nothing", async () => 
   const uid = await createPod(ns, "led");
   const withLease = (id: string) =>
     testConfig(kube.kubeconfig, ns, (c) => {
-      c.leaderElection = { enabled: true, identity: id, leaseMs: 4_000, renewMs: 300 };
+      c.leaderElection = {
+        enabled: true,
+        identity: id,
+        leaseMs: 4_000,
+        renewDeadlineMs: 3_000,
+        retryMs: 300,
+      };
       c.births = { enabled: true, maxAgeMs: 0, maxPerNamespace: 0, sweepIntervalMs: 3_600_000 };
     });
   const a = await startTestOperator(withLease("births-a"));

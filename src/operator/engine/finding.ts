@@ -26,18 +26,35 @@ export interface Finding {
    * Progress reports of one episode update the evidence but count once.
    */
   episode?: string;
+  /**
+   * The kind within a signal that changes what to do — a packet drop's kernel
+   * reason. Part of the whisper's identity: drops with different reasons are
+   * different whispers (ADR 0075).
+   */
+  reason?: string;
 }
 
-/** Identity of a whisper: one per (subject, signal). */
-export function findingKey(f: Pick<Finding, "subject" | "signal">): string {
+/** Identity of a whisper: one per (subject, signal[, reason]). */
+export function findingKey(f: Pick<Finding, "subject" | "signal" | "reason">): string {
   const s = f.subject;
   const who = s.pod
     ? `pod/${s.namespace ?? ""}/${s.pod}/${s.container ?? ""}`
     : `cgroup/${s.node ?? ""}/${s.cgroupPath ?? ""}`;
-  return `${f.signal}|${who}`;
+  return `${f.signal}|${who}${f.reason !== undefined ? `|${f.reason}` : ""}`;
 }
 
 /** Looks up a quantity's value by name. */
 export function quantity(e: Evidence | undefined, name: string): number | undefined {
   return e?.quantities.find((q) => q.name === name)?.value;
 }
+
+/** What the kernel records per signal, for sentences like "no OOM kill recorded". */
+export const SIGNAL_NOUN: Record<Signal, string> = {
+  "cpu-throttling": "CFS throttling",
+  "runqueue-delay": "run-queue delay",
+  "oom-kill": "OOM kill",
+  "memory-pressure": "memory stall",
+  "packet-drops": "packet drop",
+  "tcp-retransmits": "TCP retransmit",
+  "tcp-resets": "TCP reset",
+};

@@ -23,6 +23,8 @@ export interface PodInfo {
   containers: ContainerResources[];
   /** The top-level controller (a Deployment for a ReplicaSet's pod), if any. */
   owner?: WorkloadRef;
+  /** Container id (runtime prefix removed) → container name, from the pod's status. */
+  containerIds?: Record<string, string>;
 }
 
 interface RawContainer {

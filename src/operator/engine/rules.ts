@@ -7,7 +7,7 @@ import type {
   Severity,
 } from "../../shared/model/kernel-whisper.ts";
 import { dropReasonMeaning } from "./drop-reasons.ts";
-import { quantity, type Finding } from "./finding.ts";
+import { SIGNAL_NOUN, quantity, type Finding } from "./finding.ts";
 import { pickContainer, type ContainerResources, type PodInfo } from "./pod-info.ts";
 import { formatCpu, formatMemory } from "./quantity.ts";
 import { grade, type Thresholds } from "./thresholds.ts";
@@ -34,9 +34,33 @@ const windowText = (f: Finding) => {
 const who = (f: Finding) =>
   f.subject.pod
     ? `${f.subject.namespace ?? ""}/${f.subject.pod}${f.subject.container ? ` (${f.subject.container})` : ""}`
-    : (f.subject.cgroupPath ?? "the workload");
+    : f.subject.cgroupPath === "/" && f.subject.node
+      ? `node ${f.subject.node}`
+      : (f.subject.cgroupPath ?? "the workload");
+
+/**
+ * An alert whose subject the kernel has no record for (the operator looked,
+ * ADR 0076): say so plainly, recommend nothing.
+ */
+function noEvidence(f: Finding): Assessment {
+  const a = f.kernelTruth.attributes ?? {};
+  const w = f.kernelTruth.window;
+  return {
+    severity: f.severity ?? "info",
+    insight: `${a.alertname ? `${a.alertname} fired for` : "An alert named"} ${who(f)}, but the kernel recorded no ${SIGNAL_NOUN[f.signal]} there between ${w.start} and ${w.end}.`,
+    recommendation: {
+      action: "none",
+      rationale:
+        a.note ??
+        "The alert's condition is not confirmed by the kernel for this window: check the rule and the workload's own logs.",
+    },
+  };
+}
 
 type Resource = "cpu" | "memory";
+
+/** Owners whose pod template the API lets us change, so a change outlives the pod. */
+const TEMPLATED = new Set(["Deployment", "StatefulSet", "DaemonSet"]);
 
 /** The exact change: on the owning workload's template when there is one, else on the pod. */
 export function resourceChange(
@@ -49,7 +73,7 @@ export function resourceChange(
 ): ResourceChange {
   const resources = { [kind]: { [resource]: to } };
   const entry = { name: container.name, resources };
-  if (pod.owner) {
+  if (pod.owner && TEMPLATED.has(pod.owner.kind)) {
     return {
       target: { ...pod.owner, namespace: pod.namespace },
       container: container.name,
@@ -163,7 +187,10 @@ function memoryPressure(f: Finding, ctx: Context): Assessment {
   const container = pickContainer(ctx.pod, f.subject.container);
   const limit = container?.memoryLimitBytes;
   const severity = f.severity ?? grade(stall, t.warningSeconds, t.criticalSeconds);
-  const insight = `Tasks of ${who(f)} stalled ${secs(stall)} on memory reclaim ${windowText(f)}.`;
+  const worst = f.kernelTruth.attributes?.mostStalledCgroup;
+  const insight = `Tasks of ${who(f)} stalled ${secs(stall)} on memory ${windowText(f)}${
+    worst ? ` (most in cgroup ${worst})` : ""
+  }.`;
   if (limit === undefined || !ctx.pod || !container) {
     return {
       severity,
@@ -189,7 +216,7 @@ function memoryPressure(f: Finding, ctx: Context): Assessment {
 function packetDrops(f: Finding, ctx: Context): Assessment {
   const t = ctx.thresholds.packetDrops;
   const drops = quantity(f.kernelTruth, "drops") ?? 0;
-  const reason = f.kernelTruth.attributes?.reason ?? "NOT_SPECIFIED";
+  const reason = f.reason ?? f.kernelTruth.attributes?.reason ?? "NOT_SPECIFIED";
   const meaning = dropReasonMeaning(reason);
   return {
     severity: f.severity ?? grade(drops, t.warningCount, t.criticalCount),
@@ -218,6 +245,7 @@ function tcp(f: Finding, ctx: Context, name: "retransmits" | "resets"): Assessme
 }
 
 export function assess(f: Finding, ctx: Context): Assessment {
+  if (f.kernelTruth.attributes?.kernelEvidence === "none") return noEvidence(f);
   switch (f.signal) {
     case "cpu-throttling":
       return cpuThrottling(f, ctx);

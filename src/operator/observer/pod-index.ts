@@ -4,6 +4,7 @@
 // node (field selector spec.nodeName), at most once per node every few
 // seconds; no long-lived watch to keep open.
 import * as k8s from "@kubernetes/client-node";
+import { apiClient } from "../kube-http.ts";
 import type { Log } from "../log.ts";
 
 export interface PodRef {
@@ -13,8 +14,8 @@ export interface PodRef {
 
 const MIN_RELIST_MS = 2_000;
 
-export function podIndex(kc: k8s.KubeConfig, log: Log) {
-  const core = kc.makeApiClient(k8s.CoreV1Api);
+export function podIndex(kc: k8s.KubeConfig, http: k8s.HttpLibrary, log: Log) {
+  const core = apiClient(kc, k8s.CoreV1Api, http);
   const byUid = new Map<string, PodRef>();
   const listedAt = new Map<string, number>();
   const inflight = new Map<string, Promise<void>>();

@@ -91,6 +91,8 @@ export function eventToFinding(ev: ObserverEvent, lookup?: PodLookup): Finding |
       return {
         ...base,
         signal: "packet-drops",
+        // Drops with different reasons are different whispers (ADR 0075).
+        reason: e.reason,
         kernelTruth: evidence(start, at, [{ name: "drops", value: e.drops, unit: "packets" }], "tracepoint skb:kfree_skb", {
           reason: e.reason,
           netns: String(e.netns),

@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Finding } from "../engine/finding.ts";
-import { dirtyEntries, newBook, record, sweep } from "./book.ts";
+import { admits, dirtyEntries, newBook, record as recordOrFull, sweep, type Book } from "./book.ts";
 import { whisperName } from "./names.ts";
+
+/** Records into a book that has room (every test below but the full-book one). */
+const record = (book: Book, f: Finding) => {
+  const e = recordOrFull(book, f);
+  assert.ok(e, "the book had no room");
+  return e;
+};
 
 const at = (s: number) => new Date(Date.UTC(2026, 10, 25, 10, 0, s));
 const finding = (s: number, extra: Partial<Finding> = {}): Finding => ({
@@ -26,7 +33,9 @@ test("a flood of findings for one subject coalesces into one dirty entry", () =>
   assert.equal(e.occurrences, 10_000);
   assert.equal(e.namespace, "shop");
   assert.equal(e.lastSeen.getTime(), at(49).getTime());
-  assert.equal(e.pending.length, 10_000);
+  // Memory per entry does not grow with findings: the earliest unwritten time and a count.
+  assert.equal(e.pendingCount, 10_000);
+  assert.equal(e.pendingSince, at(0).getTime());
 });
 
 test("quiet entries resolve; a new finding reactivates with a fresh count", () => {
@@ -91,4 +100,39 @@ test("progress reports of one kernel episode count once; a new episode counts ag
   assert.equal(e.lastSeen.getTime(), at(15).getTime());
   record(book, finding(30, { episode: "2026-11-25T10:00:25Z" }));
   assert.equal(e.occurrences, 2);
+});
+
+test("a book full of unwritten entries takes no new subject; known subjects still fold in", () => {
+  const book = newBook("ns", 2);
+  record(book, finding(1, { subject: { namespace: "x", pod: "a" } }));
+  record(book, finding(1, { subject: { namespace: "x", pod: "b" } }));
+  const c = finding(2, { subject: { namespace: "x", pod: "c" } });
+  assert.equal(admits(book, [c]), false);
+  assert.equal(recordOrFull(book, c), undefined);
+  assert.equal(book.entries.size, 2);
+  const again = finding(3, { subject: { namespace: "x", pod: "a" } });
+  assert.equal(admits(book, [again]), true);
+  assert.equal(record(book, again).occurrences, 2);
+  // Once one is written (clean), it may be forgotten to make room.
+  const [first] = book.entries.values();
+  assert.ok(first);
+  first.dirty = false;
+  assert.equal(admits(book, [c]), true);
+  assert.ok(recordOrFull(book, c));
+});
+
+test("drops with different reasons are different whispers", () => {
+  const book = newBook("ns");
+  const drop = (reason: string) =>
+    finding(1, { signal: "packet-drops", reason, subject: { node: "n", cgroupPath: "/web" } });
+  const a = record(book, drop("NO_SOCKET"));
+  const b = record(book, drop("NETFILTER_DROP"));
+  assert.notEqual(a.key, b.key);
+  assert.notEqual(a.name, b.name);
+  assert.match(a.name, /^packet-drops-web-no-socket-[0-9a-f]{8}$/);
+  // Without a reason, names are what they always were.
+  assert.equal(
+    whisperName({ namespace: "a", pod: "x" }, "oom-kill"),
+    whisperName({ namespace: "a", pod: "x" }, "oom-kill", undefined),
+  );
 });

@@ -13,6 +13,8 @@ import type { Assessment } from "../engine/rules.ts";
 import type { Entry } from "./book.ts";
 
 export const COMPONENT = "kernel-gossip-operator";
+/** Which operator process created a whisper (see the writer's adopt()). */
+export const INCARNATION_ANNOTATION = "kernel.gossip.io/created-by-incarnation";
 
 export function findingOf(e: Entry): Finding {
   return {
@@ -23,6 +25,7 @@ export function findingOf(e: Entry): Finding {
     kernelTruth: e.kernelTruth,
     metricsView: e.metricsView,
     severity: e.severity,
+    ...(e.reason !== undefined ? { reason: e.reason } : {}),
   };
 }
 
@@ -40,10 +43,14 @@ export function buildSpec(e: Entry, severity: Severity): KernelWhisperSpec {
   };
 }
 
+/** A label value: at most 63 characters, alphanumeric at both ends. */
+const labelValue = (s: string) => s.slice(0, 63).replace(/[^A-Za-z0-9]+$/, "");
+
 export const labelsFor = (e: Entry): Record<string, string> => ({
   "app.kubernetes.io/managed-by": COMPONENT,
   "kernel.gossip.io/signal": e.signal,
-  ...(e.subject.pod ? { "kernel.gossip.io/pod": e.subject.pod.slice(0, 63) } : {}),
+  ...(e.subject.pod ? { "kernel.gossip.io/pod": labelValue(e.subject.pod) } : {}),
+  ...(e.relocatedFrom ? { "kernel.gossip.io/subject-namespace": e.relocatedFrom } : {}),
 });
 
 export function buildStatus(
@@ -64,12 +71,24 @@ export function buildStatus(
     lastTransitionTime: old && old.status === status ? old.lastTransitionTime : now.toISOString(),
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
   };
+  const conditions = [condition];
+  if (e.relocatedFrom) {
+    const old = previous?.find((c) => c.type === "SubjectNamespaceFound");
+    conditions.push({
+      type: "SubjectNamespaceFound",
+      status: "False",
+      reason: "NamespaceNotFound",
+      message: `Namespace ${e.relocatedFrom} did not exist when this whisper was written, so it is kept in ${e.namespace}; spec.subject is as reported.`,
+      lastTransitionTime: old?.lastTransitionTime ?? now.toISOString(),
+      ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    });
+  }
   return {
     phase: e.phase,
     insight: a.insight,
     recommendation: a.recommendation,
     actions: e.actions.slice(-64),
-    conditions: [condition],
+    conditions,
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
   };
 }

@@ -1,6 +1,7 @@
-// Bundles the harness page (page/entry.tsx with the real @grafana/*, React and
-// rxjs) for the browser with esbuild. Only the harness page is bundled this
-// way; the plugin itself is the webpack build in dist/.
+// Bundles a harness page (page/entry.tsx, or the dashboard renderer's
+// page/dashboard/entry.tsx, with the real @grafana/*, React and rxjs) for the
+// browser with esbuild. Only the harness pages are bundled this way; the
+// plugin itself is the webpack build in dist/.
 import { build, type Plugin } from "esbuild";
 import { join } from "node:path";
 
@@ -15,7 +16,9 @@ export const HARNESS_DIR = import.meta.dirname;
 const grafanaCommonJs: Plugin = {
   name: "grafana-commonjs",
   setup(b) {
-    b.onResolve({ filter: /^@grafana\/[\w-]+$/ }, async (args) => {
+    // Subpaths too (@grafana/ui/unstable, @grafana/schema's panel configs), so every
+    // module comes from the same CommonJS build and React contexts exist once.
+    b.onResolve({ filter: /^@grafana\/[\w-]+(\/.+)?$/ }, async (args) => {
       if (args.pluginData === "grafana-commonjs") return undefined;
       return b.resolve(args.path, {
         kind: "require-call",
@@ -26,9 +29,9 @@ const grafanaCommonJs: Plugin = {
   },
 };
 
-export async function bundleHarnessPage(): Promise<string> {
+export async function bundleHarnessPage(entry = "page/entry.tsx"): Promise<string> {
   const result = await build({
-    entryPoints: [join(HARNESS_DIR, "page/entry.tsx")],
+    entryPoints: [join(HARNESS_DIR, entry)],
     bundle: true,
     format: "iife",
     platform: "browser",

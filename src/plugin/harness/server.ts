@@ -4,6 +4,9 @@
 // /api/datasources/proxy/uid/<uid>/<route.path>/<rest> goes to <route.url>/<rest>
 // with the route's headers, after {{ .JsonData.x }} / {{ .SecureJsonData.y }}
 // are filled from the saved settings. Secure settings never go back to the page.
+// With `renderer`, it also serves the dashboard renderer page (ADR 0080): the
+// dashboards, the provisioned data sources (without secrets) and the proxy for
+// each of them — the plugin's through its routes, Prometheus straight to its URL.
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -24,6 +27,22 @@ export interface PluginJson {
   routes?: Route[];
 }
 
+/** A data source as Grafana's provisioning file describes it, `${VAR}`s already expanded. */
+export interface ProvisionedDatasource {
+  uid: string;
+  type: string;
+  name: string;
+  url: string;
+  jsonData: Record<string, unknown>;
+  secureJsonData: Record<string, string>;
+}
+
+export interface RendererOptions {
+  pageScript: string;
+  dashboardsDir: string;
+  datasources: ProvisionedDatasource[];
+}
+
 export interface HarnessServer {
   url: string;
   uid: string;
@@ -32,7 +51,10 @@ export interface HarnessServer {
   close(): Promise<void>;
 }
 
+const INTER_DIR = "/usr/share/fonts/opentype/inter";
+
 const TYPES: Record<string, string> = {
+  ".otf": "font/otf",
   ".js": "text/javascript",
   ".json": "application/json",
   ".svg": "image/svg+xml",
@@ -76,6 +98,19 @@ const PAGE = `<!doctype html>
 </style></head>
 <body><div id="root"></div><script src="/harness.js"></script></body></html>`;
 
+// The stylesheets @grafana/ui imports (the page bundle drops CSS imports): uPlot's for
+// the graphs, react-data-grid's for TableNG. The rest comes from GlobalStyles and emotion.
+const GRID_CSS = readFileSync(
+  createRequire(createRequire(import.meta.url).resolve("@grafana/ui/package.json")).resolve(
+    "@grafana/react-data-grid/lib/styles.css",
+  ),
+  "utf8",
+);
+const DASHBOARD_PAGE = `<!doctype html>
+<html><head><meta charset="utf-8"><title>kernel-gossip dashboard renderer (not Grafana)</title>
+<style>body { margin: 0; }\n${UPLOT_CSS}\n${GRID_CSS}</style></head>
+<body><div id="root"></div><script src="/dashboard.js"></script></body></html>`;
+
 /** Fills {{ .JsonData.x }} and {{ .SecureJsonData.y }} as Grafana's route templates do. */
 export function interpolateRoute(
   text: string,
@@ -114,6 +149,7 @@ export async function startHarnessServer(opts: {
   distDir: string;
   pageScript: string;
   variables?: Record<string, string | string[]>;
+  renderer?: RendererOptions;
 }): Promise<HarnessServer> {
   const pluginJson = JSON.parse(
     await readFile(join(opts.distDir, "plugin.json"), "utf8"),
@@ -124,7 +160,27 @@ export async function startHarnessServer(opts: {
   const proxied: HarnessServer["proxied"] = [];
   const proxyPrefix = `/api/datasources/proxy/uid/${uid}/`;
 
-  async function proxy(req: IncomingMessage, res: ServerResponse, rest: string) {
+  const provisioned = new Map((opts.renderer?.datasources ?? []).map((d) => [d.uid, d]));
+
+  /** Grafana's proxy for a provisioned data source: the plugin's routes, or straight to its URL. */
+  async function proxyProvisioned(
+    req: IncomingMessage,
+    res: ServerResponse,
+    ds: ProvisionedDatasource,
+    rest: string,
+  ) {
+    if (ds.type === pluginJson.id) return proxy(req, res, rest, ds.jsonData, ds.secureJsonData);
+    const target = `${ds.url.replace(/\/$/, "")}/${rest}`;
+    return forward(req, res, target, {});
+  }
+
+  async function proxy(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rest: string,
+    json: Record<string, unknown> = jsonData,
+    sec: Record<string, string> = secure,
+  ) {
     const route = (pluginJson.routes ?? []).find(
       (r) => rest === r.path || rest.startsWith(`${r.path}/`) || rest.startsWith(`${r.path}?`),
     );
@@ -132,12 +188,20 @@ export async function startHarnessServer(opts: {
     if (route.method && route.method !== "*" && route.method !== req.method) {
       return send(res, 405, "application/json", '{"message":"route method not allowed"}');
     }
-    const base = interpolateRoute(route.url, jsonData, secure).replace(/\/$/, "");
+    const base = interpolateRoute(route.url, json, sec).replace(/\/$/, "");
     const target = `${base}${rest.slice(route.path.length)}`;
     const headers: Record<string, string> = {};
+    for (const h of route.headers ?? []) headers[h.name] = interpolateRoute(h.content, json, sec);
+    return forward(req, res, target, headers);
+  }
+
+  async function forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: string,
+    headers: Record<string, string>,
+  ) {
     if (req.headers["content-type"]) headers["content-type"] = req.headers["content-type"];
-    for (const h of route.headers ?? [])
-      headers[h.name] = interpolateRoute(h.content, jsonData, secure);
     const payload = req.method === "GET" || req.method === "HEAD" ? undefined : await body(req);
     try {
       const up = await fetch(target, {
@@ -190,6 +254,34 @@ export async function startHarnessServer(opts: {
       return send(res, 200, "application/json", JSON.stringify({ jsonData, secureJsonFields }));
     }
     if (url.startsWith(proxyPrefix)) return proxy(req, res, url.slice(proxyPrefix.length));
+    const r = opts.renderer;
+    if (r) {
+      if (path === "/dashboard.html") return send(res, 200, "text/html", DASHBOARD_PAGE);
+      if (path === "/dashboard.js") return send(res, 200, "text/javascript", r.pageScript);
+      if (path === "/renderer/config") {
+        const datasources = r.datasources.map(({ uid, type, name, jsonData: j }) => ({
+          uid,
+          type,
+          name,
+          jsonData: j,
+        }));
+        return send(
+          res,
+          200,
+          "application/json",
+          JSON.stringify({ pluginType: pluginJson.id, datasources }),
+        );
+      }
+      // Grafana's UI font, from Debian's fonts-inter (setup.sh), where @grafana/ui's
+      // GlobalStyles asks for Grafana's own copies (public/fonts/inter/<face>.woff2).
+      const face = /^\/public\/fonts\/inter\/(Inter-[A-Za-z]+)\.woff2$/.exec(path)?.[1];
+      if (face) return file(res, INTER_DIR, `${face}.otf`);
+      const dash = /^\/renderer\/dashboards\/([\w.-]+\.json)$/.exec(path)?.[1];
+      if (dash) return file(res, r.dashboardsDir, dash);
+      const m = /^\/api\/datasources\/proxy\/uid\/([\w-]+)\/(.*)$/.exec(url);
+      const ds = m?.[1] ? provisioned.get(m[1]) : undefined;
+      if (m && ds) return proxyProvisioned(req, res, ds, m[2] ?? "");
+    }
     if (path.startsWith("/plugin/")) return file(res, opts.distDir, path.slice("/plugin/".length));
     if (path.startsWith("/public/build/img/")) {
       return file(res, UI_IMG, path.slice("/public/build/img/".length));

@@ -90,6 +90,10 @@ const frame = (refId: string) => ({
 });
 
 describe("query", () => {
+  it("tells Grafana its smallest interval: the gateway's 1 s step", () => {
+    expect(new DataSource(settings()).interval).toBe("1s");
+  });
+
   it("sends one batch through the proxy route and keeps frame meta", async () => {
     answers["/api/v1/query"] = {
       status: 200,

@@ -28,6 +28,7 @@ import {
 } from "./contract";
 import { describeFailure, gatewayError } from "./gateway-errors";
 import {
+  MIN_INTERVAL_MS,
   annotationParams,
   parseVariableQuery,
   toGatewayQuery,
@@ -50,6 +51,9 @@ export class DataSource extends DataSourceApi<KernelQuery, KernelOptions> {
     // query() answers it with time/timeEnd/title/text/tags fields.
     this.annotations = { getDefaultQuery: () => ({ queryType: "annotations" }) };
     this.variables = new KernelVariableSupport(this);
+    // Grafana's lower limit for $__interval and the request's intervalMs (its
+    // panel query runner reads ds.interval): the gateway's smallest step.
+    this.interval = `${MIN_INTERVAL_MS / 1000}s`;
   }
 
   getDefaultQuery(_app: CoreApp): Partial<KernelQuery> {

@@ -46,6 +46,12 @@ describe("toGatewayQuery", () => {
     });
   });
 
+  it("never asks for a step under the gateway's minimum of 1 s", () => {
+    expect(
+      toGatewayQuery({ refId: "A", queryType: "signal" }, { ...ctx, intervalMs: 200 })?.intervalMs,
+    ).toBe(1000);
+  });
+
   it("treats All and * as no filter", () => {
     const q = toGatewayQuery(
       { refId: "A", queryType: "births", filters: { namespace: "$all", pod: "*" } },

@@ -13,6 +13,13 @@ import {
 } from "./contract";
 import type { KernelQuery, QueryFilters, VariableQuery } from "./types";
 
+/**
+ * The gateway's smallest step (its KG_MIN_INTERVAL_MS default): a shorter one is
+ * refused with a 400. Grafana computes intervals from range / panel width, which
+ * for a few minutes on a wide panel is well under a second.
+ */
+export const MIN_INTERVAL_MS = 1000;
+
 /** Substitutes template variables; multi-value variables come back comma-separated. */
 export type Interpolate = (text: string) => string;
 
@@ -116,7 +123,7 @@ export function toGatewayQuery(q: KernelQuery, ctx: RequestContext): GatewayQuer
     range: { from: Math.floor(ctx.from), to: Math.ceil(ctx.to) },
   };
   if (ctx.intervalMs && ctx.intervalMs >= 1) {
-    out.intervalMs = Math.round(ctx.intervalMs);
+    out.intervalMs = Math.max(MIN_INTERVAL_MS, Math.round(ctx.intervalMs));
   }
   if (ctx.maxDataPoints && ctx.maxDataPoints >= 1) {
     out.maxDataPoints = Math.round(ctx.maxDataPoints);

@@ -1,12 +1,18 @@
-// Kernel truth overview: what the kernel says per namespace and pod — active
-// whispers, and each kernel signal over time — with variables from the plugin.
+// Kernel truth overview: what the kernel says per namespace and pod — the
+// whispers with the operator's reading and recommendation, each kernel signal
+// over time — with variables from the plugin. Fits one 1920×1080 screen
+// (25 grid rows), the size it is shown at (docs/screenshots).
 import { SIGNAL_DEFS, type PlotSignal } from "../../gateway/signals.ts";
 import {
+  columns,
   dashboard,
+  fieldOf,
   gateway,
   layout,
   namespaceAndPod,
+  oneColor,
   prom,
+  stack,
   stat,
   table,
   timeseries,
@@ -15,15 +21,32 @@ import {
 
 const filters = { namespace: "$namespace", pod: "$pod" };
 
-const signalPanel = (signal: PlotSignal, title: string) =>
+/** Only the series whose name ends in `only` (one quantile, one PSI kind); the time field stays. */
+const keepSeries = (only: string) => ({
+  id: "filterFieldsByName",
+  options: { include: { pattern: `^(time|.* ${only})$` } },
+});
+
+const signalPanel = (signal: PlotSignal, title: string, h: number, only?: string) =>
   timeseries({
     title,
     description: `${SIGNAL_DEFS[signal].description} Per workload, from the observers' kernel counters through the gateway.`,
     unit: SIGNAL_DEFS[signal].unit,
-    w: 12,
-    h: 8,
+    w: 8,
+    h,
     min: 0,
     targets: [gateway({ refId: "A", queryType: "signal", signal, filters })],
+    ...(only ? { transformations: [keepSeries(only)] } : {}),
+    // Eight columns leave room for one calculation: the peak, highest first.
+    options: {
+      legend: {
+        displayMode: "table",
+        placement: "bottom",
+        calcs: ["max"],
+        sortBy: "Max",
+        sortDesc: true,
+      },
+    },
   });
 
 export const kernelTruth = () =>
@@ -47,11 +70,11 @@ export const kernelTruth = () =>
       panels: layout([
         [
           table({
-            title: "Active whispers",
+            title: "Kernel whispers, newest per pod and signal",
             description:
-              "KernelWhispers overlapping the time range: the kernel's numbers (quantity, value, unit, window), what averaged metrics said, and the operator's recommendation.",
+              "KernelWhispers overlapping the time range, worst first: which pod, which kernel signal, what the kernel counted (and what averaged metrics said), and what the operator recommends.",
             unit: "short",
-            w: 24,
+            w: 20,
             h: 9,
             targets: [
               gateway({
@@ -61,54 +84,97 @@ export const kernelTruth = () =>
                 filters: { ...filters, signal: ["$signal"] },
               }),
             ],
-            options: { sortBy: [{ displayName: "lastSeen", desc: true }] },
-          }),
-        ],
-        [
-          signalPanel("cpu-throttling", "CFS throttled periods (share)"),
-          signalPanel("runqueue-delay", "Run-queue delay (quantiles)"),
-        ],
-        [
-          signalPanel("memory-pressure", "Memory stall (PSI seconds per second)"),
-          signalPanel("oom-kill", "OOM kills (per step)"),
-        ],
-        [
-          signalPanel("packet-drops", "Packet drops by reason"),
-          signalPanel("tcp-retransmits", "TCP retransmits"),
-        ],
-        [
-          stat({
-            title: "Kernel events lost in range",
-            description:
-              "Events the observers' ring buffers could not take (increase of kernel_gossip_events_lost_total over the time range); non-zero means some counts above are low.",
-            unit: "short",
-            w: 12,
-            h: 4,
-            targets: [
-              prom(
-                "A",
-                "sum(increase(kernel_gossip_events_lost_total[$__range])) or vector(0)",
-                "lost events",
-                "instant",
-              ),
+            // One row per pod and signal: the newest whisper's words (the gateway sends
+            // newest first; a pod's and its container's cgroup whisper apart).
+            transformations: [
+              {
+                id: "groupBy",
+                options: {
+                  fields: {
+                    namespace: { operation: "groupby", aggregations: [] },
+                    pod: { operation: "groupby", aggregations: [] },
+                    signal: { operation: "groupby", aggregations: [] },
+                    lastSeen: { operation: "aggregate", aggregations: ["max"] },
+                    severity: { operation: "aggregate", aggregations: ["firstNotNull"] },
+                    insight: { operation: "aggregate", aggregations: ["firstNotNull"] },
+                    recommendation: { operation: "aggregate", aggregations: ["firstNotNull"] },
+                  },
+                },
+              },
+              ...columns([
+                ["lastSeen (max)", "last seen"],
+                ["pod"],
+                ["signal"],
+                ["severity (firstNotNull)", "severity"],
+                ["insight (firstNotNull)", "what the kernel said"],
+                ["recommendation (firstNotNull)", "recommendation"],
+              ]),
             ],
-          }),
-          stat({
-            title: "Observers reporting",
-            description:
-              "Observers whose /metrics Prometheus holds now (one kernel_gossip_scrape_duration_seconds series each).",
-            unit: "short",
-            w: 12,
-            h: 4,
-            targets: [
-              prom(
-                "A",
-                "count(kernel_gossip_scrape_duration_seconds) or vector(0)",
-                "observers",
-                "instant",
-              ),
+            overrides: [
+              fieldOf("last seen", { unit: "time:HH:mm:ss", "custom.width": 80 }),
+              fieldOf("pod", { "custom.width": 115 }),
+              fieldOf("signal", { "custom.width": 115 }),
+              fieldOf("severity", { "custom.width": 70 }),
+              fieldOf("what the kernel said", { "custom.width": 600 }),
             ],
+            custom: { wrapText: true },
+            // Critical first, newest first within a severity.
+            // Critical first ("critical" < "warning"); newest first within each, as the gateway sends them.
+            options: { sortBy: [{ displayName: "severity", desc: false }] },
           }),
+          stack(
+            stat({
+              title: "Observers reporting",
+              description:
+                "Observers whose /metrics Prometheus holds now (one kernel_gossip_scrape_duration_seconds series each).",
+              unit: "short",
+              w: 4,
+              h: 4,
+              thresholds: oneColor("blue"),
+              options: { textMode: "value", graphMode: "none" },
+              targets: [
+                prom(
+                  "A",
+                  "count(kernel_gossip_scrape_duration_seconds) or vector(0)",
+                  "observers",
+                  "instant",
+                ),
+              ],
+            }),
+            stat({
+              title: "Kernel events lost in range",
+              description:
+                "Events the observers' ring buffers could not take (increase of kernel_gossip_events_lost_total over the time range); non-zero means some counts above are low.",
+              unit: "short",
+              w: 4,
+              h: 5,
+              thresholds: {
+                mode: "absolute",
+                steps: [
+                  { color: "green", value: null },
+                  { color: "red", value: 1 },
+                ],
+              },
+              targets: [
+                prom(
+                  "A",
+                  "sum(increase(kernel_gossip_events_lost_total[$__range])) or vector(0)",
+                  "lost events",
+                  "instant",
+                ),
+              ],
+            }),
+          ),
+        ],
+        [
+          signalPanel("cpu-throttling", "CFS throttled periods (share)", 8),
+          signalPanel("runqueue-delay", "Run-queue delay (p99)", 8, "p99"),
+          signalPanel("memory-pressure", "Memory stall, some tasks (PSI s/s)", 8, "some"),
+        ],
+        [
+          signalPanel("oom-kill", "OOM kills (per step)", 8),
+          signalPanel("packet-drops", "Packet drops by reason", 8),
+          signalPanel("tcp-retransmits", "TCP retransmits", 8),
         ],
       ]),
     },

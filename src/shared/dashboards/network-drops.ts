@@ -1,22 +1,28 @@
 // Network drops: packets the kernel dropped, by its drop reason and by pod,
-// from Prometheus over the observers' skb:kfree_skb counts, plus the gateway's
-// per-workload view and TCP retransmits.
+// from Prometheus over the observers' skb:kfree_skb counts — which reason hit
+// which pod over the range as bars — plus the gateway's per-workload drops
+// and TCP retransmits.
 import { SIGNAL_DEFS } from "../../gateway/signals.ts";
 import {
+  bargauge,
+  columns,
   dashboard,
+  fieldOf,
   gateway,
   layout,
+  oneColor,
   prom,
   table,
   timeseries,
   namespaceAndPod,
-  unitOf,
 } from "./panels.ts";
 
 const filters = { namespace: "$namespace", pod: "$pod" };
 const sel = 'namespace=~"$namespace",pod=~"$pod"';
 const drops = (by: string, fn = "rate", w = "$__rate_interval") =>
   `sum by (${by}) (${fn}(kernel_gossip_packet_drops_total{${sel}}[${w}]))`;
+/** Drops per pod and reason over the whole range, largest first (instant, rounded to packets). */
+const inRange = `sort_desc(round(${drops("namespace, pod, reason", "increase", "$__range")}) > 0)`;
 
 export const networkDrops = () =>
   dashboard(
@@ -39,40 +45,48 @@ export const networkDrops = () =>
             description: "Packets dropped per second, by the kernel's drop reason.",
             unit: "pps",
             w: 12,
-            h: 9,
+            h: 8,
             min: 0,
             targets: [prom("A", drops("reason"), "{{reason}}")],
           }),
           timeseries({
             title: "Drops by pod",
-            description: "Packets dropped per second, by pod.",
+            description:
+              "Packets dropped per second, by pod (the pod owning the network namespace).",
             unit: "pps",
             w: 12,
-            h: 9,
+            h: 8,
             min: 0,
             targets: [prom("A", drops("namespace, pod"), "{{namespace}}/{{pod}}")],
           }),
         ],
         [
+          bargauge({
+            title: "Which reason hit which pod (packets in range)",
+            description:
+              "Packets dropped over the whole time range (increase of the kernel's counters), per pod and drop reason, largest first.",
+            unit: "suffix: packets",
+            w: 14,
+            h: 9,
+            min: 0,
+            thresholds: oneColor("orange"),
+            targets: [prom("A", inRange, "{{pod}} · {{reason}}", "instant")],
+            options: {
+              reduceOptions: { calcs: ["lastNotNull"], fields: "", values: false },
+              displayMode: "gradient",
+              namePlacement: "left",
+            },
+          }),
           table({
             title: "Drops in range by pod and reason",
             description:
-              "Packets dropped over the whole time range (increase of the kernel's counters), per pod and drop reason.",
+              "The same numbers as a table: packets dropped over the time range per pod and drop reason.",
             unit: "suffix: packets",
-            w: 24,
-            h: 8,
-            targets: [
-              {
-                ...prom(
-                  "A",
-                  drops("namespace, pod, reason", "increase", "$__range"),
-                  "",
-                  "instant",
-                ),
-                format: "table",
-              },
-            ],
-            overrides: [unitOf("Time", "dateTimeAsIso")],
+            w: 10,
+            h: 9,
+            targets: [{ ...prom("A", inRange, "", "instant"), format: "table" }],
+            transformations: columns([["namespace"], ["pod"], ["reason"], ["Value", "packets"]]),
+            overrides: [fieldOf("packets", { "custom.width": 120 })],
           }),
         ],
         (["packet-drops", "tcp-retransmits"] as const).map((signal) =>

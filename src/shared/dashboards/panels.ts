@@ -83,6 +83,18 @@ export interface Override {
   properties: { id: string; value: unknown }[];
 }
 
+/** Grafana's thresholds: a base colour (value null) and steps upwards. */
+export interface Thresholds {
+  mode: "absolute" | "percentage";
+  steps: { color: string; value: number | null }[];
+}
+
+/** One colour for every value: what a count or a duration needs (Grafana's default is green, red from 80). */
+export const oneColor = (color: string): Thresholds => ({
+  mode: "absolute",
+  steps: [{ color, value: null }],
+});
+
 export interface Panel {
   id: number;
   type: "timeseries" | "table" | "stat" | "bargauge" | "text";
@@ -92,11 +104,24 @@ export interface Panel {
   datasource: DataSourceRef;
   targets: Target[];
   fieldConfig: {
-    defaults: { unit: string; decimals?: number; min?: number; custom?: Record<string, unknown> };
+    defaults: {
+      unit: string;
+      decimals?: number;
+      min?: number;
+      max?: number;
+      thresholds?: Thresholds;
+      color?: { mode: string; fixedColor?: string };
+      custom?: Record<string, unknown>;
+    };
     overrides: Override[];
   };
   options: Record<string, unknown>;
-  transformations?: { id: string; options: Record<string, unknown> }[];
+  /** Grafana transformations; `filter` applies one to the frames it matches only. */
+  transformations?: {
+    id: string;
+    options: Record<string, unknown>;
+    filter?: { id: string; options: unknown };
+  }[];
 }
 
 export interface PanelSpec {
@@ -111,13 +136,54 @@ export interface PanelSpec {
   options?: Record<string, unknown>;
   transformations?: Panel["transformations"];
   min?: number;
+  max?: number;
+  decimals?: number;
+  thresholds?: Thresholds;
+  color?: { mode: string; fixedColor?: string };
+  /** Panel-type field options (merged over the builder's). */
+  custom?: Record<string, unknown>;
 }
 
-/** Unit override for one field (table columns, series). */
+/**
+ * Unit override for one field (table columns, series). A regexp is Grafana's
+ * byRegexp matcher: written "/…/" it matches anywhere, otherwise Grafana
+ * anchors it at both ends (stringToJsRegex).
+ */
 export const unitOf = (name: string, unit: string, byRegexp = false): Override => ({
   matcher: { id: byRegexp ? "byRegexp" : "byName", options: name },
   properties: [{ id: "unit", value: unit }],
 });
+
+/** Field properties by name: a column's or series' display name, width, thresholds… */
+export const fieldOf = (name: string, props: Record<string, unknown>): Override => ({
+  matcher: { id: "byName", options: name },
+  properties: Object.entries(props).map(([id, value]) => ({ id, value })),
+});
+
+/**
+ * Only these fields, in this order, with these headers: Grafana's "Filter fields
+ * by name" then "Organize fields" transformations. Fields the source adds later
+ * stay out instead of pushing the chosen ones off the panel.
+ */
+export function columns(
+  keep: [field: string, header?: string][],
+  filter?: { id: string; options: unknown },
+) {
+  const only = filter ? { filter } : {};
+  return [
+    { id: "filterFieldsByName", ...only, options: { include: { names: keep.map(([f]) => f) } } },
+    {
+      id: "organize",
+      ...only,
+      options: {
+        excludeByName: {},
+        includeByName: {},
+        indexByName: Object.fromEntries(keep.map(([f], i) => [f, i])),
+        renameByName: Object.fromEntries(keep.filter(([, h]) => h).map(([f, h]) => [f, h])),
+      },
+    },
+  ];
+}
 
 const dsOf = (targets: Target[]): DataSourceRef => {
   const first = targets[0]?.datasource;
@@ -127,20 +193,35 @@ const dsOf = (targets: Target[]): DataSourceRef => {
   return first;
 };
 
-/** Lays panels out left to right, wrapping at 24 columns; ids in order. */
-export function layout(rows: ((id: number, pos: GridPos) => Panel)[][]): Panel[] {
+type MakePanel = (id: number, pos: GridPos) => Panel;
+
+/** Panels stacked top to bottom in one cell of a layout row (as wide as the widest). */
+export const stack = (...panels: MakePanel[]): MakePanel[] => panels;
+
+/**
+ * Lays rows out top to bottom, each row's cells left to right on the 24-column
+ * grid; a cell is a panel or a stack() of panels. Ids in order.
+ */
+export function layout(rows: (MakePanel | MakePanel[])[][]): Panel[] {
   const out: Panel[] = [];
   let y = 0;
   for (const row of rows) {
     let x = 0;
     let tallest = 0;
-    for (const make of row) {
-      const p = make(out.length + 1, { x, y, w: 0, h: 0 });
-      p.gridPos = { x, y, w: p.gridPos.w, h: p.gridPos.h };
-      x += p.gridPos.w;
-      tallest = Math.max(tallest, p.gridPos.h);
-      out.push(p);
+    for (const cell of row) {
+      let top = y;
+      let widest = 0;
+      for (const make of Array.isArray(cell) ? cell : [cell]) {
+        const p = make(out.length + 1, { x, y: top, w: 0, h: 0 });
+        p.gridPos = { x, y: top, w: p.gridPos.w, h: p.gridPos.h };
+        top += p.gridPos.h;
+        widest = Math.max(widest, p.gridPos.w);
+        out.push(p);
+      }
+      x += widest;
+      tallest = Math.max(tallest, top - y);
     }
+    if (x > 24) throw new Error(`a dashboard row is ${x} columns wide (Grafana's grid has 24)`);
     y += tallest;
   }
   return out;
@@ -161,7 +242,11 @@ const panel =
       defaults: {
         unit: s.unit,
         ...(s.min !== undefined ? { min: s.min } : {}),
-        ...(custom ? { custom } : {}),
+        ...(s.max !== undefined ? { max: s.max } : {}),
+        ...(s.decimals !== undefined ? { decimals: s.decimals } : {}),
+        ...(s.thresholds ? { thresholds: s.thresholds } : {}),
+        ...(s.color ? { color: s.color } : {}),
+        ...(custom || s.custom ? { custom: { ...custom, ...s.custom } } : {}),
       },
       overrides: s.overrides ?? [],
     },
@@ -171,7 +256,16 @@ const panel =
 
 export const timeseries = panel(
   "timeseries",
-  { legend: { displayMode: "table", placement: "bottom", calcs: ["mean", "max", "lastNotNull"] } },
+  {
+    // Biggest peak first: when a legend has more rows than room, the ones that matter show.
+    legend: {
+      displayMode: "table",
+      placement: "bottom",
+      calcs: ["mean", "max", "lastNotNull"],
+      sortBy: "Max",
+      sortDesc: true,
+    },
+  },
   { drawStyle: "line", lineWidth: 1, fillOpacity: 10, spanNulls: false, showPoints: "never" },
 );
 export const table = panel("table", { showHeader: true, cellHeight: "sm" });

@@ -299,5 +299,8 @@ test("dashboards: schema version, units, layout, defined variables, gateway-vali
         }
       for (const t of p.targets) if (typeof t.expr === "string") used(t.expr);
     }
+    // One 1920×1080 screen (ADR 0082): 25 rows of 30 px + 8 px gaps under the page header.
+    const rows = Math.max(...d.panels.map((p) => p.gridPos.y + p.gridPos.h));
+    assert.ok(rows <= 25, `${d.uid}: ${rows} grid rows do not fit one screen`);
   }
 });

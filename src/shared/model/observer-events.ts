@@ -136,6 +136,8 @@ export type BirthEvent = Static<typeof BirthEventSchema>;
 
 const envelope = {
   seq: Type.Integer({ minimum: 1 }),
+  /** The observer run that numbered `seq` (sequence numbers restart with a new instance). */
+  instance: Type.Optional(Type.String()),
   ts: Type.String(),
   tsUnixMs: Type.Integer(),
   node: Type.String(),

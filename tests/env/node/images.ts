@@ -6,6 +6,8 @@
 //   pause:   pause.c (beside this file) compiled with gcc -static.
 //   nginx:   Debian's nginx 1.22 binary (apt-get download, never installed on
 //            the host) with the shared libraries ldd names, copied from the host.
+//   nodejs:  this host's Node.js binary and its libraries, for pods that run the
+//            CLI demos' workloads (src/local/scenes); built only when asked for.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -303,6 +305,34 @@ export async function nodeImages(): Promise<NodeImages> {
     [await readFile(binary), ...(await Promise.all(libs.map((l) => readFile(l)))), NGINX_CONF],
   );
   return { busybox, pause, nginx };
+}
+
+async function fillNodejs(root: string, binary: string, libs: string[]): Promise<void> {
+  for (const d of ["usr/bin", "tmp", "etc"]) await mkdir(join(root, d), { recursive: true });
+  await chmod(join(root, "tmp"), 0o1777);
+  await copyFile(binary, join(root, "usr/bin/node"));
+  await chmod(join(root, "usr/bin/node"), 0o755);
+  for (const lib of libs) {
+    await mkdir(join(root, dirname(lib)), { recursive: true });
+    await copyFile(lib, join(root, lib));
+  }
+  await writeFile(join(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/false\n");
+  await writeFile(join(root, "etc/group"), "root:x:0:\n");
+}
+
+/** Node.js as an image (entrypoint /usr/bin/node), from the binary running this code. */
+export async function nodejsImage(): Promise<NodeImage> {
+  const binary = process.execPath;
+  const libs = await sharedLibs(binary);
+  return image(
+    {
+      name: "nodejs",
+      tag: process.versions.node,
+      entrypoint: ["/usr/bin/node"],
+      fill: (r) => fillNodejs(r, binary, libs),
+    },
+    [await readFile(binary), ...(await Promise.all(libs.map((l) => readFile(l))))],
+  );
 }
 
 /** For logs: "busybox-1.35.0-…oci.tar". */

@@ -1,10 +1,11 @@
 // What the webhook routes (grafana, alertmanager, pixie) share: credentials, raw-body signature check,
-// schema validation (400 naming the field), standby refusal, and ingest.
+// schema and label validation (400 naming the field), 503 + Retry-After whenever the operator cannot
+// take the work (standby, no room for unwritten evidence), and ingest (ADR 0006, 0075).
 import type { FastifyInstance } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { WhisperSource } from "../../../shared/model/kernel-whisper.ts";
 import { checkAuthorization, checkSignature } from "../../alerts/auth.ts";
-import { ingestWebhook } from "../../alerts/ingest.ts";
+import { Refused, ingestWebhook } from "../../alerts/ingest.ts";
 import { ErrorSchema, WebhookBodySchema, WebhookReplySchema } from "../../alerts/schema.ts";
 import type { AppContext } from "../../server.ts";
 
@@ -52,7 +53,7 @@ export function webhookRoute(
       {
         schema: {
           body: WebhookBodySchema,
-          response: { 200: WebhookReplySchema, 503: ErrorSchema },
+          response: { 200: WebhookReplySchema, 400: ErrorSchema, 503: ErrorSchema },
         },
       },
       async (req, reply) => {
@@ -63,9 +64,21 @@ export function webhookRoute(
             .header("Retry-After", "5")
             .send({ error: "standby replica: not the leader" });
         }
-        const result = ingestWebhook(req.body, source, new Date(), ctx.ingest, ctx.metrics);
-        ctx.metrics.webhooks.inc({ source, outcome: "accepted" });
-        return result;
+        try {
+          const result = await ingestWebhook(req.body, source, new Date(), {
+            sink: ctx.ingest,
+            evidence: ctx.evidence,
+            metrics: ctx.metrics,
+          });
+          ctx.metrics.webhooks.inc({ source, outcome: "accepted" });
+          return result;
+        } catch (err) {
+          if (!(err instanceof Refused)) throw err;
+          const unavailable = err.statusCode === 503;
+          ctx.metrics.webhooks.inc({ source, outcome: unavailable ? "unavailable" : "invalid" });
+          if (unavailable) void reply.header("Retry-After", "5");
+          return reply.code(err.statusCode).send({ error: err.message });
+        }
       },
     );
     done();

@@ -21,6 +21,8 @@ export interface RecordedRequest {
   url: string;
   body?: unknown;
   status: number;
+  /** Grafana's request id (the panel query runner sets one per panel and data source). */
+  requestId?: string;
 }
 
 export const requests: RecordedRequest[] = [];
@@ -45,7 +47,13 @@ function fetchObservable(opts: BackendSrvRequest) {
         } catch {
           // not JSON: keep the text
         }
-        requests.push({ method, url: opts.url, body: opts.data, status: res.status });
+        requests.push({
+          method,
+          url: opts.url,
+          body: opts.data,
+          status: res.status,
+          requestId: opts.requestId,
+        });
         if (res.ok) {
           sub.next({
             status: res.status,
@@ -64,15 +72,25 @@ function fetchObservable(opts: BackendSrvRequest) {
         }
       })
       .catch((err: unknown) => {
-        requests.push({ method, url: opts.url, body: opts.data, status: 0 });
+        requests.push({
+          method,
+          url: opts.url,
+          body: opts.data,
+          status: 0,
+          requestId: opts.requestId,
+        });
         sub.error({ status: 0, statusText: String(err), data: {}, config: opts });
       });
     return () => controller.abort();
   });
 }
 
-export function installSubstitutes(variables: Record<string, string | string[]>) {
+export function installBackendSrv() {
   setBackendSrv({ fetch: fetchObservable } as unknown as BackendSrv);
+}
+
+export function installSubstitutes(variables: Record<string, string | string[]>) {
+  installBackendSrv();
   const value = (name: string, scoped?: ScopedVars) => {
     const v = scoped?.[name]?.value ?? variables[name];
     if (v === undefined) {
