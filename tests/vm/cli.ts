@@ -6,10 +6,12 @@
 //   ./kg vm <id> --shell         a shell in the guest (after --doctor/--test if given)
 //   ./kg vm <id> --timeout S     kill the guest after S seconds (default 1800)
 //   ./kg vm all                  the whole matrix, exactly as `./kg test` runs it
+//   ./kg vm <id|all> --bench     per-BPF-program ns/event in the guest(s) and this host
 // KG_LOG (e.g. libbpf=debug) passes through to the observer in the guest. Results
 // are judged against expectations.ts like in `./kg test`; exit code 1 when any
 // verdict is a failure.
 import { existsSync, readFileSync } from "node:fs";
+import { benchMain } from "./bench.ts";
 import { buildTestBinaries } from "./cargo.ts";
 import { runKernel, type RunOptions } from "./runner.ts";
 import { kernelMatrix } from "./stage.ts";
@@ -20,7 +22,7 @@ function usage(): never {
   const text = readFileSync(new URL(import.meta.url), "utf8");
   const lines = text
     .split("\n")
-    .slice(1, 9)
+    .slice(1, 10)
     .map((l) => l.replace(/^\/\/ ?/, ""));
   console.error(lines.join("\n"));
   process.exit(2);
@@ -43,6 +45,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const [id, ...rest] = argv;
   if (!id || id.startsWith("-")) usage();
+  if (rest.length === 1 && rest[0] === "--bench") {
+    if (id !== "all" && !findLine(id)) usage();
+    return benchMain(id === "all" ? MATRIX.map((l) => l.id) : [id]);
+  }
   if (id === "all") {
     if (rest.length) usage();
     const rows = await kernelMatrix(await buildTestBinaries());

@@ -60,10 +60,10 @@ export interface KernelResult {
   dir: string;
 }
 
-/** Default guest budget: TCG runs the scenario tests many times slower than the host. */
 /** KG_TEST_TIME_SCALE in guests (observer/tests/common/mod.rs). */
 const GUEST_TIME_SCALE = "5";
 
+/** Default guest budget by hand: TCG runs the scenario tests many times slower than the host. */
 const DEFAULT_TIMEOUT_MS = Number(process.env.KG_VM_TIMEOUT_S ?? 1800) * 1000;
 
 export async function runKernel(id: string, opts: RunOptions = {}): Promise<KernelResult> {
