@@ -1,6 +1,6 @@
 # Shared by setup.sh and the kg entry point: where cached binaries live.
 # The cache key is the pinned version plus a hash of the wrapper module, so a
-# change to either builds afresh; tests/env/binaries.ts computes the same key.
+# change to either builds afresh; src/local/runtime/binaries.ts computes the same key.
 # shellcheck disable=SC2034
 KG_CACHE=${KG_CACHE:-/var/cache/kernel-gossip}
 # shellcheck source=scripts/versions.env

@@ -12,10 +12,10 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { PodBirthCertificate } from "../src/shared/model/pod-birth-certificate.ts";
 import type { RunningOperator } from "../src/operator/operator.ts";
-import { eventually, startTestOperator, testConfig } from "../src/operator/testing.ts";
-import { startNode, type TestNode } from "./env/node.ts";
-import { busyboxPod } from "./env/node/pods.ts";
-import { startObserver, type Observer } from "./env/observer.ts";
+import { eventually, startTestOperator, testConfig } from "./support/operator.ts";
+import { startNode, type TestNode } from "../src/local/runtime/node.ts";
+import { busyboxPod } from "../src/local/runtime/node/pods.ts";
+import { startObserver, type Observer } from "../src/local/runtime/observer.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "./env/test-cluster.ts";
 
 const isRoot = process.getuid?.() === 0;

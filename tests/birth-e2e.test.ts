@@ -11,11 +11,11 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { PodBirthCertificate } from "../src/shared/model/pod-birth-certificate.ts";
 import type { RunningOperator } from "../src/operator/operator.ts";
-import { eventually, startTestOperator, testConfig } from "../src/operator/testing.ts";
-import { REPO_ROOT } from "./env/binaries.ts";
-import { startNode, type TestNode } from "./env/node.ts";
-import { busyboxPod, podManifest, type PodObject } from "./env/node/pods.ts";
-import { startObserver, type Observer } from "./env/observer.ts";
+import { eventually, startTestOperator, testConfig } from "./support/operator.ts";
+import { REPO_ROOT } from "../src/local/runtime/binaries.ts";
+import { startNode, type TestNode } from "../src/local/runtime/node.ts";
+import { busyboxPod, podManifest, type PodObject } from "../src/local/runtime/node/pods.ts";
+import { startObserver, type Observer } from "../src/local/runtime/observer.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "./env/test-cluster.ts";
 
 const isRoot = process.getuid?.() === 0;

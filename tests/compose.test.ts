@@ -20,7 +20,7 @@ import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { parse } from "yaml";
-import { REPO_ROOT } from "./env/binaries.ts";
+import { REPO_ROOT } from "../src/local/runtime/binaries.ts";
 
 const run = promisify(execFile);
 const PLUGIN_ID = "kernelgossip-kernel-datasource";

@@ -14,11 +14,11 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import { parse } from "yaml";
-import { REPO_ROOT } from "./env/binaries.ts";
-import { freePort } from "./env/cluster.ts";
+import { REPO_ROOT } from "../src/local/runtime/binaries.ts";
+import { freePort } from "../src/local/runtime/cluster.ts";
 import { copyArgs, ignored, labels, parseDockerfile } from "./env/dockerfile.ts";
 import { helmTemplate } from "./env/helm.ts";
-import { httpOk, launch, stopChild, waitFor } from "./env/process.ts";
+import { httpOk, launch, stopChild, waitFor } from "../src/local/runtime/process.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "./env/test-cluster.ts";
 
 const run = promisify(execFile);

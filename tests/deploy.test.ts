@@ -5,7 +5,7 @@ import { readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { after, before, test } from "node:test";
 import { parseAllDocuments } from "yaml";
-import { REPO_ROOT } from "./env/binaries.ts";
+import { REPO_ROOT } from "../src/local/runtime/binaries.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "./env/test-cluster.ts";
 
 const DEPLOY = join(REPO_ROOT, "deploy");

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { parse } from "yaml";
-import { REPO_ROOT } from "./env/binaries.ts";
+import { REPO_ROOT } from "../src/local/runtime/binaries.ts";
 import { helmTemplate, parseObjects, type K8sObject } from "./env/helm.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "./env/test-cluster.ts";
 

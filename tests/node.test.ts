@@ -6,10 +6,10 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { startNode, type TeardownReport, type TestNode } from "./env/node.ts";
-import { readSysctl, WATCHED_SYSCTLS } from "./env/node/host.ts";
-import { busyboxPod, podManifest, type PodObject } from "./env/node/pods.ts";
-import { sleep } from "./env/process.ts";
+import { startNode, type TeardownReport, type TestNode } from "../src/local/runtime/node.ts";
+import { readSysctl, WATCHED_SYSCTLS } from "../src/local/runtime/node/host.ts";
+import { busyboxPod, podManifest, type PodObject } from "../src/local/runtime/node/pods.ts";
+import { sleep } from "../src/local/runtime/process.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "./env/test-cluster.ts";
 
 const isRoot = process.getuid?.() === 0;

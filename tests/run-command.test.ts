@@ -9,10 +9,11 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { test } from "node:test";
-import { kubeBinaries, REPO_ROOT } from "./env/binaries.ts";
+import { METRIC } from "../src/shared/signals/catalogue.ts";
+import { kubeBinaries, REPO_ROOT } from "../src/local/runtime/binaries.ts";
 import { cpuCgroup } from "./env/cgroup.ts";
-import { runKubectl } from "./env/cluster.ts";
-import { sleep } from "./env/process.ts";
+import { runKubectl } from "../src/local/runtime/cluster.ts";
+import { sleep } from "../src/local/runtime/process.ts";
 
 const url = (out: string, label: string) =>
   new RegExp(`${label}:\\s+(http://\\S+?)(/\\S*)?(,|\\s|$)`).exec(out)?.[1];
@@ -48,7 +49,7 @@ test("the run command starts everything and turns local throttling into a whispe
     const metricsUrl = url(out, "metrics");
     assert.ok(metricsUrl, out);
     const metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
-    assert.match(metrics, /kernel_gossip_runqueue_delay_seconds_bucket\{/);
+    assert.ok(metrics.includes(`${METRIC.runqueue}_bucket{`), metrics.slice(0, 2000));
     assert.match(out, /webhooks:\s+http:\/\/127\.0\.0\.1:\d+\/webhooks\/grafana/);
     assert.match(out, /prometheus[\s\S]*UI\/API:\s+http/);
 

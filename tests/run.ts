@@ -5,8 +5,8 @@
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
-import { REPO_ROOT } from "./env/binaries.ts";
-import { startCluster, type Cluster } from "./env/cluster.ts";
+import { REPO_ROOT } from "../src/local/runtime/binaries.ts";
+import { startCluster, type Cluster } from "../src/local/runtime/cluster.ts";
 import { buildTestBinaries, type TestBinaries } from "./vm/cargo.ts";
 import { hostKernel, kernelMatrix } from "./vm/stage.ts";
 

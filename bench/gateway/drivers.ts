@@ -11,7 +11,7 @@ import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { goInstalled, REPO_ROOT } from "../../tests/env/binaries.ts";
+import { goInstalled, REPO_ROOT } from "../../src/local/runtime/binaries.ts";
 
 const run = promisify(execFile);
 

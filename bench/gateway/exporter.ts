@@ -4,6 +4,7 @@
 // large node pool. Values are synthetic and say so: counters grow at a
 // per-pod rate from the exporter's start; nothing here is a measurement.
 import { createServer, type Server } from "node:http";
+import { METRIC, OBSERVER_METRICS } from "../../src/shared/signals/catalogue.ts";
 
 export interface ExporterOptions {
   pods: number;
@@ -31,33 +32,27 @@ function render(node: number, opts: ExporterOptions, t: number): string {
     for (const i of pods) out.push(`${name}_total{${labels(i)}} ${f(i)}`);
   };
   const share = (i: number) => ((i * 37) % 100) / 100; // a fixed, per-pod throttled share
-  counter("kernel_gossip_cpu_cfs_periods", "periods", () => Math.floor(10 * t));
-  counter("kernel_gossip_cpu_cfs_throttled_periods", "throttled", (i) =>
+  counter(OBSERVER_METRICS.periods.metadata, "periods", () => Math.floor(10 * t));
+  counter(OBSERVER_METRICS.throttledPeriods.metadata, "throttled", (i) =>
     Math.floor(10 * t * share(i)),
   );
-  counter("kernel_gossip_cpu_cfs_throttled_seconds", "throttled s", (i) => 0.05 * t * share(i));
-  counter("kernel_gossip_cpu_usage_seconds", "usage", (i) => 0.5 * t * (0.3 + 0.7 * share(i)));
-  out.push(
-    "# HELP kernel_gossip_cpu_limit_cores limit",
-    "# TYPE kernel_gossip_cpu_limit_cores gauge",
-  );
-  for (const i of pods) out.push(`kernel_gossip_cpu_limit_cores{${labels(i)}} 0.5`);
-  out.push(
-    "# HELP kernel_gossip_runqueue_delay_seconds delay",
-    "# TYPE kernel_gossip_runqueue_delay_seconds histogram",
-  );
+  counter(OBSERVER_METRICS.throttledSeconds.metadata, "throttled s", (i) => 0.05 * t * share(i));
+  counter(OBSERVER_METRICS.usageSeconds.metadata, "usage", (i) => 0.5 * t * (0.3 + 0.7 * share(i)));
+  out.push(`# HELP ${METRIC.limitCores} limit`, `# TYPE ${METRIC.limitCores} gauge`);
+  for (const i of pods) out.push(`${METRIC.limitCores}{${labels(i)}} 0.5`);
+  out.push(`# HELP ${METRIC.runqueue} delay`, `# TYPE ${METRIC.runqueue} histogram`);
   for (const i of pods) {
     const n = Math.floor(100 * t);
     // Cumulative counts of an exponential-ish delay distribution centred per pod.
     const centre = 8 + (i % 8);
     BUCKETS.forEach((le, b) => {
       const c = Math.floor(n * Math.min(1, 2 ** (b - centre - 1)));
-      out.push(`kernel_gossip_runqueue_delay_seconds_bucket{le="${le}",${labels(i)}} ${c}`);
+      out.push(`${METRIC.runqueue}_bucket{le="${le}",${labels(i)}} ${c}`);
     });
     const sum = n * (BUCKETS[centre] ?? 0);
-    out.push(`kernel_gossip_runqueue_delay_seconds_bucket{le="+Inf",${labels(i)}} ${n}`);
-    out.push(`kernel_gossip_runqueue_delay_seconds_sum{${labels(i)}} ${sum}`);
-    out.push(`kernel_gossip_runqueue_delay_seconds_count{${labels(i)}} ${n}`);
+    out.push(`${METRIC.runqueue}_bucket{le="+Inf",${labels(i)}} ${n}`);
+    out.push(`${METRIC.runqueue}_sum{${labels(i)}} ${sum}`);
+    out.push(`${METRIC.runqueue}_count{${labels(i)}} ${n}`);
   }
   out.push("# EOF", "");
   return out.join("\n");

@@ -14,10 +14,10 @@ import { promisify } from "node:util";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
-import { REPO_ROOT } from "../../tests/env/binaries.ts";
-import { freePort, startCluster } from "../../tests/env/cluster.ts";
-import { launch, sleep, stopChild, tail, waitFor } from "../../tests/env/process.ts";
-import { startPrometheus } from "../../tests/env/prometheus.ts";
+import { REPO_ROOT } from "../../src/local/runtime/binaries.ts";
+import { freePort, startCluster } from "../../src/local/runtime/cluster.ts";
+import { launch, sleep, stopChild, tail, waitFor } from "../../src/local/runtime/process.ts";
+import { startPrometheus } from "../../src/local/runtime/prometheus.ts";
 import { podName, startExporter } from "./exporter.ts";
 import { runLoad, type Driver, type LoadSpec, type Stats } from "./drivers.ts";
 

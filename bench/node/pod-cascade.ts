@@ -9,10 +9,10 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startCluster } from "../../tests/env/cluster.ts";
-import { startNode, type TestNode } from "../../tests/env/node.ts";
-import { busyboxPod, podManifest, type PodObject } from "../../tests/env/node/pods.ts";
-import { sleep } from "../../tests/env/process.ts";
+import { startCluster } from "../../src/local/runtime/cluster.ts";
+import { startNode, type TestNode } from "../../src/local/runtime/node.ts";
+import { busyboxPod, podManifest, type PodObject } from "../../src/local/runtime/node/pods.ts";
+import { sleep } from "../../src/local/runtime/process.ts";
 import { parseCascade, type Cascade } from "./strace-cascade.ts";
 import { attached, deletePod, detach, RUNTIME_BINS, podUID, startPod, strace } from "./trace.ts";
 

@@ -1,9 +1,9 @@
 // Shared by the node benchmarks: start/delete a pod and wait for Running, and
 // strace attached to a running daemon (containerd, kubelet), one file per thread.
 import { spawn, type ChildProcess } from "node:child_process";
-import type { TestNode } from "../../tests/env/node.ts";
-import type { PodObject } from "../../tests/env/node/pods.ts";
-import { sleep } from "../../tests/env/process.ts";
+import type { TestNode } from "../../src/local/runtime/node.ts";
+import type { PodObject } from "../../src/local/runtime/node/pods.ts";
+import { sleep } from "../../src/local/runtime/process.ts";
 
 /** Binaries that count as the container runtime in a cascade (the rest are entrypoints). */
 export const RUNTIME_BINS = new Set([

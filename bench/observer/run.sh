@@ -29,6 +29,15 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+# set -e stops silently; say where, and what the observer said if it died.
+on_error() {
+  echo "bench: failed at line $1 (exit $2)" >&2
+  if [[ -n "$OBS_PID" ]] && ! kill -0 "$OBS_PID" 2>/dev/null; then
+    echo "bench: the observer (pid $OBS_PID) is gone; its stderr:" >&2
+    tail -20 "$WORK/err" >&2
+  fi
+}
+trap 'on_error $LINENO $?' ERR
 
 for tool in perf taskset curl; do
   command -v "$tool" >/dev/null || { echo "bench: $tool not found" >&2; exit 1; }

@@ -3,7 +3,7 @@
 // operator's /events line handler, beside a same-run baseline of N bare
 // creates of the same objects with the same parallelism, and a re-delivery of
 // all N (the update path). Input: birth events in the observer's shape
-// (src/operator/births/testing.ts) for N Pods created through the API server.
+// (tests/support/births.ts) for N Pods created through the API server.
 //   node --import tsx bench/operator/births.ts [--births 200]
 // Prints figures; asserts nothing.
 import { defaults } from "../../src/operator/config.ts";
@@ -13,8 +13,8 @@ import { logger } from "../../src/operator/log.ts";
 import { startOperator } from "../../src/operator/operator.ts";
 import { birthsApi } from "../../src/operator/births/api.ts";
 import { buildCertificate } from "../../src/operator/births/build.ts";
-import { birthEvidence, birthLine } from "../../src/operator/births/testing.ts";
-import { startCluster } from "../../tests/env/cluster.ts";
+import { birthEvidence, birthLine } from "../../tests/support/births.ts";
+import { startCluster } from "../../src/local/runtime/cluster.ts";
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);

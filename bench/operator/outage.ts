@@ -9,11 +9,11 @@
 //   node --import tsx bench/operator/outage.ts [--small 2500] [--large 10000]
 // Needs root (BPF, cgroups). Prints figures; asserts nothing.
 import type { KernelWhisper } from "../../src/shared/model/kernel-whisper.ts";
-import { startOperatorProcess } from "../../src/operator/testing.ts";
-import { startCluster } from "../../tests/env/cluster.ts";
+import { startOperatorProcess } from "../../tests/support/operator.ts";
+import { startCluster } from "../../src/local/runtime/cluster.ts";
 import { memoryCgroup } from "../../tests/env/memcg.ts";
-import { startObserver } from "../../tests/env/observer.ts";
-import { sleep } from "../../tests/env/process.ts";
+import { startObserver } from "../../src/local/runtime/observer.ts";
+import { sleep } from "../../src/local/runtime/process.ts";
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -16,11 +16,11 @@ import type { KernelWhisper } from "../../src/shared/model/kernel-whisper.ts";
 import { defaults } from "../../src/operator/config.ts";
 import { logger } from "../../src/operator/log.ts";
 import { startOperator } from "../../src/operator/operator.ts";
-import { startAlertmanager } from "../../tests/env/alertmanager.ts";
-import { startCluster } from "../../tests/env/cluster.ts";
-import { startObserver } from "../../tests/env/observer.ts";
-import { sleep } from "../../tests/env/process.ts";
-import { startPrometheus } from "../../tests/env/prometheus.ts";
+import { startAlertmanager } from "../../src/local/runtime/alertmanager.ts";
+import { startCluster } from "../../src/local/runtime/cluster.ts";
+import { startObserver } from "../../src/local/runtime/observer.ts";
+import { sleep } from "../../src/local/runtime/process.ts";
+import { startPrometheus } from "../../src/local/runtime/prometheus.ts";
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -3,29 +3,25 @@
 // Alertmanager bodies (cycling through `subjects` subjects) for `seconds`,
 // then print one JSON line of counts and latency percentiles.
 //   node --import tsx bench/operator/webhook-load.ts URL [connections] [seconds] [subjects]
+import { alertmanagerBody } from "../../tests/support/alertmanager-body.ts";
+
 const [url = "", c = "10", s = "10", n = "50"] = process.argv.slice(2);
 const connections = Number(c);
 const seconds = Number(s);
 const subjects = Number(n);
 
 const bodies = Array.from({ length: subjects }, (_, i) =>
-  JSON.stringify({
-    receiver: "kg",
-    status: "firing",
-    version: "4",
-    alerts: [
+  JSON.stringify(
+    alertmanagerBody(
       {
-        status: "firing",
-        labels: {
-          alertname: "Bench",
-          kernel_gossip_signal: "packet-drops",
-          cgroup: `/bench/${i}`,
-          reason: "NETFILTER_DROP",
-        },
-        annotations: { kernel_gossip_value: "500" },
+        alertname: "Bench",
+        kernel_gossip_signal: "packet-drops",
+        cgroup: `/bench/${i}`,
+        reason: "NETFILTER_DROP",
       },
-    ],
-  }),
+      { kernel_gossip_value: "500" },
+    ),
+  ),
 );
 
 const latencies: number[] = [];

@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import { REPO_ROOT } from "../../tests/env/binaries.ts";
+import { REPO_ROOT } from "../local/runtime/binaries.ts";
 import { cgroupHierarchies } from "./demo/birth.ts";
 
 const run = promisify(execFile);

@@ -1,6 +1,7 @@
 // Where the CLI finds kernel-gossip: flags, then environment variables, then the
 // state file a running `./kg run` writes (src/local/state.ts).
 import { readState, statePath } from "../local/state.ts";
+import { envReader } from "../shared/config/env.ts";
 import { str, type Args } from "./args.ts";
 
 export interface Endpoints {
@@ -12,8 +13,9 @@ export interface Endpoints {
 
 export function endpoints(a: Args): Endpoints {
   const state = readState();
-  const pick = (flag: string, env: string, fromState: string | undefined) =>
-    str(a, flag) ?? process.env[env] ?? fromState;
+  const env = envReader();
+  const pick = (flag: string, name: string, fromState: string | undefined) =>
+    str(a, flag) ?? (name.endsWith("_TOKEN") ? env.secret(name) : env.url(name)) ?? fromState;
   const e: Endpoints = {
     gatewayUrl: pick("gateway", "KG_GATEWAY_URL", state?.gatewayUrl),
     gatewayToken: pick("token", "KG_GATEWAY_TOKEN", state?.gatewayToken),

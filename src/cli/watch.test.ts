@@ -12,8 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { test } from "node:test";
-import { REPO_ROOT } from "../../tests/env/binaries.ts";
-import { sleep } from "../../tests/env/process.ts";
+import { REPO_ROOT } from "../local/runtime/binaries.ts";
+import { sleep } from "../local/runtime/process.ts";
 
 const run = promisify(execFile);
 const tmux = (args: string[]) => run("tmux", args).then((r) => r.stdout);

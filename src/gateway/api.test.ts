@@ -9,7 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { freePort } from "../../tests/env/cluster.ts";
+import { freePort } from "../local/runtime/cluster.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
 import type { Frame } from "./frames.ts";
 import type { RunningGateway } from "./gateway.ts";
@@ -20,7 +20,7 @@ import {
   readOnlyKubeconfig,
   startTestGateway,
   TOKEN,
-} from "./testing.ts";
+} from "../../tests/support/gateway.ts";
 
 type Client = Awaited<ReturnType<typeof apiClient>>;
 interface QueryAnswer {
@@ -202,15 +202,19 @@ before(async () => {
   gw = await startTestGateway({ KUBECONFIG: ro.kubeconfig, KG_PROMETHEUS_URL: deadPrometheus });
   cleanup.defer(() => gw.close());
   api = await apiClient(gw.url);
-  await eventually("informer caches synced with this file's objects", 30_000, async () => {
-    const r = await api.call<{ ready: boolean }>("GET", "/readyz", undefined, { token: null });
-    const names = gw.ctx.sources.whispers.list().map((w) => w.metadata.name);
-    return r.status === 200 &&
-      names.includes("batch-drops") &&
-      gw.ctx.sources.births.list().length >= 2
-      ? true
-      : undefined;
-  });
+  await eventually(
+    "informer caches synced with this file's objects",
+    async () => {
+      const r = await api.call<{ ready: boolean }>("GET", "/readyz", undefined, { token: null });
+      const names = gw.ctx.sources.whispers.list().map((w) => w.metadata.name);
+      return r.status === 200 &&
+        names.includes("batch-drops") &&
+        gw.ctx.sources.births.list().length >= 2
+        ? true
+        : undefined;
+    },
+    30_000,
+  );
 });
 
 after(() => cleanup.run());
@@ -496,12 +500,16 @@ describe("live changes", () => {
       await read(
         /event: whisper\nid: kw-\d+\ndata: \{"change":"added","whisper":\{[^\n]*"name":"late-arrival"/,
       );
-      await eventually("late whisper queryable", 10_000, async () => {
-        const r = await query([
-          { refId: "A", type: "whispers", range, filters: { namespace: [ns], pod: ["late-0"] } },
-        ]);
-        return col(r.A?.frames[0], "name").length === 1 ? true : undefined;
-      });
+      await eventually(
+        "late whisper queryable",
+        async () => {
+          const r = await query([
+            { refId: "A", type: "whispers", range, filters: { namespace: [ns], pod: ["late-0"] } },
+          ]);
+          return col(r.A?.frames[0], "name").length === 1 ? true : undefined;
+        },
+        10_000,
+      );
       const del = await kube.kubectl(["delete", "kw", "late-arrival", "-n", ns]);
       assert.equal(del.code, 0, del.stderr);
       await read(/"change":"deleted","whisper":\{[^\n]*"name":"late-arrival"/);

@@ -1,8 +1,20 @@
 // Gateway configuration, from the environment only (12-factor: the same image
-// runs locally and in a cluster). Every variable and default is listed in
-// src/gateway/README.md; parseConfig() throws on a malformed value instead of
-// guessing, so a typo fails at start, not at the first query.
-import { readFileSync } from "node:fs";
+// runs locally and in a cluster), read through the shared reader
+// (src/shared/config/env.ts, ADR 0102): durations as "2m" strings, strict
+// booleans, secrets from VAR or VAR_FILE. Every variable and default is listed
+// in src/gateway/README.md; parseConfig() throws naming the variable on a
+// malformed value, so a typo fails at start, not at the first query.
+import {
+  ConfigError,
+  envReader,
+  parseObserverUrls,
+  splitList,
+  type Env,
+  type ObserverTarget,
+  type Reader,
+} from "../shared/config/env.ts";
+
+export type { ObserverTarget };
 
 export interface Limits {
   /** Queries in one POST /api/v1/query batch. */
@@ -17,12 +29,6 @@ export interface Limits {
   maxRows: number;
   /** Request body size, in bytes. */
   bodyLimit: number;
-}
-
-export interface ObserverTarget {
-  /** Node name attached to its series and events (the `node` label). */
-  node: string;
-  url: string;
 }
 
 export interface PixieConfig {
@@ -90,144 +96,117 @@ export interface GatewayConfig {
   whisperForward: WhisperForwardConfig | undefined;
 }
 
-type Env = Record<string, string | undefined>;
-
-const list = (v: string | undefined) =>
-  (v ?? "")
-    .split(/[,\n]/)
-    .map((s) => s.trim())
-    .filter(Boolean);
-
-function int(env: Env, name: string, fallback: number, min = 1): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}`);
-  return n;
-}
-
 /** "host:port" or ":port"; IPv6 as "[::1]:8080". */
 export function parseListen(v: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(v);
   const port = Number(m?.[3]);
   if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`KG_LISTEN must be host:port, got "${v}"`);
+    throw new ConfigError("KG_LISTEN", `must be host:port, got "${v}"`);
   }
   return { host: m[1] ?? (m[2] || "0.0.0.0"), port };
 }
 
-/** "url" or "node=url", comma-separated. */
-export function parseObservers(v: string | undefined): ObserverTarget[] {
-  return list(v).map((item) => {
-    const eq = item.indexOf("=");
-    const node = eq > 0 ? item.slice(0, eq) : "";
-    const url = (eq > 0 ? item.slice(eq + 1) : item).replace(/\/+$/, "");
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new Error(`KG_OBSERVER_URLS: "${item}" is not a URL`);
-    }
-    return { node: node || parsed.host, url };
-  });
-}
+/** "url" or "node=url", comma-separated (the one parser, shared with the operator). */
+export const parseObservers = (v: string | undefined): ObserverTarget[] => parseObserverUrls(v);
 
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  if (raw === "true") return true;
-  if (raw === "false") return false;
-  throw new Error(`${name} must be true or false`);
-}
+/** A duration setting and the integer-milliseconds name it had before (ADR 0102). */
+const durations =
+  (r: Reader) =>
+  (name: string, legacyMs: string, fallback: number, min = 1): number =>
+    r.duration(name, fallback, { min, legacyMs });
 
-/** A secret from VAR, or from the file named by VAR_FILE (a mounted Secret). */
-function secret(env: Env, name: string): string | undefined {
-  const file = env[`${name}_FILE`];
-  const v = file ? readFileSync(file, "utf8").trim() : env[name];
-  return v || undefined;
-}
-
-function parsePixie(env: Env): PixieConfig | undefined {
-  const address = env.KG_PIXIE_ADDRESS;
+function parsePixie(r: Reader): PixieConfig | undefined {
+  const ms = durations(r);
+  const address = r.string("KG_PIXIE_ADDRESS");
   if (!address) return undefined;
   if (!/^[^\s/]+:\d+$/.test(address)) {
-    throw new Error(`KG_PIXIE_ADDRESS must be host:port, got "${address}"`);
+    throw new ConfigError("KG_PIXIE_ADDRESS", `must be host:port, got "${address}"`);
   }
-  const apiKey = secret(env, "KG_PIXIE_API_KEY");
+  const apiKey = r.secret("KG_PIXIE_API_KEY");
   if (!apiKey)
-    throw new Error("KG_PIXIE_ADDRESS is set: set KG_PIXIE_API_KEY or KG_PIXIE_API_KEY_FILE");
-  const clusterIds = list(env.KG_PIXIE_CLUSTER_ID);
-  if (!clusterIds.length) throw new Error("KG_PIXIE_ADDRESS is set: set KG_PIXIE_CLUSTER_ID");
+    throw new ConfigError(
+      "KG_PIXIE_API_KEY",
+      "KG_PIXIE_ADDRESS is set: set KG_PIXIE_API_KEY or KG_PIXIE_API_KEY_FILE",
+    );
+  const clusterIds = r.list("KG_PIXIE_CLUSTER_ID");
+  if (!clusterIds.length)
+    throw new ConfigError(
+      "KG_PIXIE_CLUSTER_ID",
+      "KG_PIXIE_ADDRESS is set: set KG_PIXIE_CLUSTER_ID",
+    );
   return {
     address,
     apiKey,
     clusterIds,
-    tls: bool(env, "KG_PIXIE_TLS", true),
-    caFile: env.KG_PIXIE_CA_FILE || undefined,
-    allowUserScripts: bool(env, "KG_PIXIE_ALLOW_USER_SCRIPTS", false),
-    timeoutMs: int(env, "KG_PIXIE_TIMEOUT_MS", 30_000),
-    maxRows: int(env, "KG_PIXIE_MAX_ROWS", 100_000),
+    tls: r.bool("KG_PIXIE_TLS", true),
+    caFile: r.string("KG_PIXIE_CA_FILE"),
+    allowUserScripts: r.bool("KG_PIXIE_ALLOW_USER_SCRIPTS", false),
+    timeoutMs: ms("KG_PIXIE_TIMEOUT", "KG_PIXIE_TIMEOUT_MS", 30_000),
+    maxRows: r.int("KG_PIXIE_MAX_ROWS", 100_000),
   };
 }
 
-function parseWhisperForward(env: Env): WhisperForwardConfig | undefined {
-  const url = env.KG_OPERATOR_URL?.replace(/\/+$/, "");
+function parseWhisperForward(r: Reader): WhisperForwardConfig | undefined {
+  const ms = durations(r);
+  const url = r.url("KG_OPERATOR_URL");
   if (!url) return undefined;
-  new URL(url); // throws on a malformed URL
   return {
     operatorUrl: url,
-    token: secret(env, "KG_OPERATOR_TOKEN"),
-    windowMs: int(env, "KG_PIXIE_WHISPER_WINDOW_MS", 300_000, 1000),
-    everyMs: int(env, "KG_PIXIE_WHISPER_EVERY_MS", 30_000, 100),
+    token: r.secret("KG_OPERATOR_TOKEN"),
+    windowMs: ms("KG_PIXIE_WHISPER_WINDOW", "KG_PIXIE_WHISPER_WINDOW_MS", 300_000, 1000),
+    everyMs: ms("KG_PIXIE_WHISPER_EVERY", "KG_PIXIE_WHISPER_EVERY_MS", 30_000, 100),
   };
 }
 
-export function parseConfig(env: Env = process.env): GatewayConfig {
-  const { host, port } = parseListen(env.KG_LISTEN ?? "127.0.0.1:8080");
-  let tokens = list(env.KG_GATEWAY_TOKENS);
-  if (env.KG_GATEWAY_TOKENS_FILE) {
-    tokens = [...tokens, ...list(readFileSync(env.KG_GATEWAY_TOKENS_FILE, "utf8"))];
-  }
-  const authOff = env.KG_GATEWAY_AUTH === "none";
+export function parseConfig(
+  env: Env = process.env,
+  warn?: (message: string) => void,
+): GatewayConfig {
+  const r = envReader(env, warn);
+  const ms = durations(r);
+  const { host, port } = parseListen(r.string("KG_LISTEN") ?? "127.0.0.1:8080");
+  const tokens = [...r.list("KG_GATEWAY_TOKENS"), ...splitList(r.secret("KG_GATEWAY_TOKENS"))];
+  const authOff = r.oneOf("KG_GATEWAY_AUTH", ["bearer", "none"], "bearer") === "none";
   if (!authOff && tokens.length === 0) {
-    throw new Error(
+    throw new ConfigError(
+      "KG_GATEWAY_TOKENS",
       "no bearer tokens: set KG_GATEWAY_TOKENS or KG_GATEWAY_TOKENS_FILE (or KG_GATEWAY_AUTH=none)",
     );
   }
-  const prometheusUrl = env.KG_PROMETHEUS_URL?.replace(/\/+$/, "") || undefined;
-  if (prometheusUrl) new URL(prometheusUrl); // throws on a malformed URL
   return {
     host,
     port,
-    tokens: authOff ? [] : tokens,
-    openPaths: list(env.KG_GATEWAY_OPEN_PATHS ?? "/healthz,/readyz,/metrics"),
-    corsOrigins: list(env.KG_CORS_ORIGINS),
-    prometheusUrl,
-    scrapeIntervalMs: int(env, "KG_SCRAPE_INTERVAL_MS", 15_000),
+    tokens: authOff ? [] : [...new Set(tokens)],
+    openPaths: r.list("KG_GATEWAY_OPEN_PATHS", "/healthz,/readyz,/metrics"),
+    corsOrigins: r.list("KG_CORS_ORIGINS"),
+    prometheusUrl: r.url("KG_PROMETHEUS_URL"),
+    scrapeIntervalMs: ms("KG_SCRAPE_INTERVAL", "KG_SCRAPE_INTERVAL_MS", 15_000),
     queryCache: {
-      maxEntries: int(env, "KG_QUERY_CACHE_ENTRIES", 1000, 0),
-      maxBytes: int(env, "KG_QUERY_CACHE_BYTES", 64 * 1024 * 1024, 0),
+      maxEntries: r.int("KG_QUERY_CACHE_ENTRIES", 1000, { min: 0 }),
+      maxBytes: r.int("KG_QUERY_CACHE_BYTES", 64 * 1024 * 1024, { min: 0 }),
     },
-    observers: parseObservers(env.KG_OBSERVER_URLS),
-    observerScrapeMs: int(env, "KG_OBSERVER_SCRAPE_MS", 5_000, 100),
-    observerRetentionMs: int(env, "KG_OBSERVER_RETENTION_MS", 3_600_000, 1000),
-    kubeconfig: env.KUBECONFIG || undefined,
+    observers: parseObserverUrls(r.string("KG_OBSERVER_URLS")),
+    observerScrapeMs: ms("KG_OBSERVER_SCRAPE_INTERVAL", "KG_OBSERVER_SCRAPE_MS", 5_000, 100),
+    observerRetentionMs: ms("KG_OBSERVER_RETENTION", "KG_OBSERVER_RETENTION_MS", 3_600_000, 1000),
+    kubeconfig: r.kubeconfig(),
     limits: {
-      maxQueries: int(env, "KG_MAX_QUERIES", 20),
-      maxRangeMs: int(env, "KG_MAX_RANGE_MS", 31 * 24 * 3_600_000),
-      maxDataPoints: int(env, "KG_MAX_DATA_POINTS", 11_000),
-      minIntervalMs: int(env, "KG_MIN_INTERVAL_MS", 1_000),
-      maxRows: int(env, "KG_MAX_ROWS", 5_000),
-      bodyLimit: int(env, "KG_BODY_LIMIT", 1_048_576),
+      maxQueries: r.int("KG_MAX_QUERIES", 20),
+      maxRangeMs: ms("KG_MAX_RANGE", "KG_MAX_RANGE_MS", 31 * 24 * 3_600_000),
+      maxDataPoints: r.int("KG_MAX_DATA_POINTS", 11_000),
+      minIntervalMs: ms("KG_MIN_INTERVAL", "KG_MIN_INTERVAL_MS", 1_000),
+      maxRows: r.int("KG_MAX_ROWS", 5_000),
+      bodyLimit: r.int("KG_BODY_LIMIT_BYTES", 1_048_576, { deprecated: ["KG_BODY_LIMIT"] }),
     },
-    logLevel: env.KG_LOG_LEVEL ?? "info",
-    pixie: parsePixie(env),
+    logLevel: r.logLevel(),
+    pixie: parsePixie(r),
     otlp: {
-      bodyLimit: int(env, "KG_OTLP_BODY_LIMIT", 4 * 1_048_576),
-      retentionMs: int(env, "KG_OTLP_RETENTION_MS", 3_600_000, 1000),
-      maxSeries: int(env, "KG_OTLP_MAX_SERIES", 10_000),
-      intervalMs: int(env, "KG_OTLP_INTERVAL_MS", 10_000, 100),
+      bodyLimit: r.int("KG_OTLP_BODY_LIMIT_BYTES", 4 * 1_048_576, {
+        deprecated: ["KG_OTLP_BODY_LIMIT"],
+      }),
+      retentionMs: ms("KG_OTLP_RETENTION", "KG_OTLP_RETENTION_MS", 3_600_000, 1000),
+      maxSeries: r.int("KG_OTLP_MAX_SERIES", 10_000),
+      intervalMs: ms("KG_OTLP_INTERVAL", "KG_OTLP_INTERVAL_MS", 10_000, 100),
     },
-    whisperForward: parseWhisperForward(env),
+    whisperForward: parseWhisperForward(r),
   };
 }

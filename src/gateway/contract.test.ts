@@ -10,11 +10,11 @@ import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { REPO_ROOT } from "../../tests/env/binaries.ts";
-import { startPrometheus } from "../../tests/env/prometheus.ts";
+import { REPO_ROOT } from "../local/runtime/binaries.ts";
+import { startPrometheus } from "../local/runtime/prometheus.ts";
 import { closeTestCluster, testCluster } from "../../tests/env/test-cluster.ts";
 import type { RunningGateway } from "./gateway.ts";
-import { cleanupStack, startTestGateway, TOKEN } from "./testing.ts";
+import { cleanupStack, startTestGateway, TOKEN } from "../../tests/support/gateway.ts";
 
 export const SCHEMATHESIS = "schemathesis==4.32.5";
 

@@ -9,10 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { parse, stringify } from "yaml";
-import { freePort } from "../../tests/env/cluster.ts";
+import { freePort } from "../local/runtime/cluster.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
 import type { RunningGateway } from "./gateway.ts";
-import { cleanupStack, eventually, startTestGateway } from "./testing.ts";
+import { cleanupStack, eventually, startTestGateway } from "../../tests/support/gateway.ts";
 
 /** A TCP relay that can be cut (listener closed, live connections reset) and restored. */
 function tcpProxy(port: number, target: { host: string; port: number }) {
@@ -104,13 +104,17 @@ after(() => cleanup.run());
 test("after a cut connection to the API server the caches re-list and converge", async () => {
   const created = await kube.kubectl(["apply", "-f", "-"], whisper("before-cut"));
   assert.equal(created.code, 0, created.stderr);
-  await eventually("first whisper cached", 20_000, () =>
-    Promise.resolve(names().includes("before-cut") ? true : undefined),
+  await eventually(
+    "first whisper cached",
+    () => Promise.resolve(names().includes("before-cut") ? true : undefined),
+    20_000,
   );
 
   await proxy.down();
-  await eventually("watch error noticed", 20_000, () =>
-    Promise.resolve(gw.ctx.sources.whispers.status().state === "degraded" ? true : undefined),
+  await eventually(
+    "watch error noticed",
+    () => Promise.resolve(gw.ctx.sources.whispers.status().state === "degraded" ? true : undefined),
+    20_000,
   );
   // Still ready: a degraded cache keeps answering from memory.
   const ready = await fetch(`${gw.url}/readyz`);
@@ -124,11 +128,15 @@ test("after a cut connection to the API server the caches re-list and converge",
   assert.deepEqual(names(), ["before-cut"]);
 
   await proxy.up();
-  await eventually("cache converged after reconnect", 60_000, () =>
-    Promise.resolve(names().join() === "during-cut" ? true : undefined),
+  await eventually(
+    "cache converged after reconnect",
+    () => Promise.resolve(names().join() === "during-cut" ? true : undefined),
+    60_000,
   );
-  await eventually("source ready again", 20_000, () =>
-    Promise.resolve(gw.ctx.sources.whispers.status().state === "ready" ? true : undefined),
+  await eventually(
+    "source ready again",
+    () => Promise.resolve(gw.ctx.sources.whispers.status().state === "ready" ? true : undefined),
+    20_000,
   );
   const metrics = await (await fetch(`${gw.url}/metrics`)).text();
   assert.match(

@@ -1,5 +1,5 @@
 // The gateway as it is run: `node --import tsx src/gateway/main.ts` in its own
-// process (started the way ./kg run does, through local.ts), configured by the
+// process (started as a deployment would, through tests/support/local-gateway.ts), configured by the
 // environment. It refuses to start without tokens, prints its URL, answers the
 // README's curl examples as written, and exits cleanly on SIGTERM.
 import assert from "node:assert/strict";
@@ -8,12 +8,12 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { REPO_ROOT } from "../../tests/env/binaries.ts";
-import { freePort } from "../../tests/env/cluster.ts";
-import { httpOk, launch, tail, waitFor } from "../../tests/env/process.ts";
+import { REPO_ROOT } from "../local/runtime/binaries.ts";
+import { freePort } from "../local/runtime/cluster.ts";
+import { httpOk, launch, tail, waitFor } from "../local/runtime/process.ts";
 import { closeTestCluster, testCluster } from "../../tests/env/test-cluster.ts";
-import { startLocalGateway } from "./local.ts";
-import { TOKEN } from "./testing.ts";
+import { startLocalGateway } from "../../tests/support/local-gateway.ts";
+import { TOKEN } from "../../tests/support/gateway.ts";
 
 const MAIN = join(REPO_ROOT, "src/gateway/main.ts");
 let dir: string;

@@ -20,10 +20,16 @@ import {
 } from "@opentelemetry/sdk-metrics";
 import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
 import type { RunningOperator } from "../operator/operator.ts";
-import { listWhispers, startTestOperator, testConfig } from "../operator/testing.ts";
+import { listWhispers, startTestOperator, testConfig } from "../../tests/support/operator.ts";
 import type { Frame } from "./frames.ts";
 import type { RunningGateway } from "./gateway.ts";
-import { apiClient, cleanupStack, eventually, startTestGateway, TOKEN } from "./testing.ts";
+import {
+  apiClient,
+  cleanupStack,
+  eventually,
+  startTestGateway,
+  TOKEN,
+} from "../../tests/support/gateway.ts";
 
 const OP_TOKEN = `op-${process.pid}`;
 const DROPS = "kernel_gossip.pixie.pod.network.drops";
@@ -115,8 +121,8 @@ before(async () => {
     KG_OPERATOR_URL: op.url,
     KG_OPERATOR_TOKEN: OP_TOKEN,
     // The test forwards by calling forwardNow(), so no timer races it.
-    KG_PIXIE_WHISPER_EVERY_MS: "3600000",
-    KG_OTLP_INTERVAL_MS: "60000",
+    KG_PIXIE_WHISPER_EVERY: "1h",
+    KG_OTLP_INTERVAL: "1m",
   });
   cleanup.defer(() => gw.close());
   api = await apiClient(gw.url);
@@ -225,10 +231,14 @@ describe("OTLP push path (real OpenTelemetry JS exporters)", () => {
   test("the gateway forwards Pixie's drops to the operator, which writes whispers (source pixie)", async () => {
     assert.ok(gw.forwardNow);
     await gw.forwardNow();
-    const ws = await eventually("pixie whispers", 20_000, async () => {
-      const all = (await listWhispers(kube, ns)).filter((w) => w.spec.source === "pixie");
-      return all.length >= 3 ? all : undefined;
-    });
+    const ws = await eventually(
+      "pixie whispers",
+      async () => {
+        const all = (await listWhispers(kube, ns)).filter((w) => w.spec.source === "pixie");
+        return all.length >= 3 ? all : undefined;
+      },
+      20_000,
+    );
     const find = (pod: string, signal: string) =>
       ws.find((w) => w.spec.subject.pod === pod && w.spec.signal === signal);
     const drops = find("checkout-1", "packet-drops");

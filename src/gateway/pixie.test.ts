@@ -1,6 +1,6 @@
 // The pull path against a SUBSTITUTE for Pixie's Vizier (Pixie cannot run
 // here): a real gRPC server over TLS implementing VizierService/ExecuteScript
-// from our vizier.proto (pixie/substitute-vizier.ts). Proves what the gateway
+// from our vizier.proto (tests/support/pixie/substitute-vizier.ts). Proves what the gateway
 // sends (script text, exec_funcs arguments from the query's range, cluster id,
 // pixie-api-key) and how it decodes Pixie's documented stream (meta_data
 // relations, multi-message row batches of every column type, eow/eos,
@@ -14,7 +14,7 @@ import { readFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { makePki } from "../../tests/env/certs.ts";
+import { makePki } from "../local/runtime/certs.ts";
 import { closeTestCluster, testCluster } from "../../tests/env/test-cluster.ts";
 import { readScript } from "../pixie/manifest.ts";
 import type { RunningGateway } from "./gateway.ts";
@@ -23,9 +23,9 @@ import {
   startSubstituteVizier,
   type SubstituteTable,
   type SubstituteVizier,
-} from "./pixie/substitute-vizier.ts";
+} from "../../tests/support/pixie/substitute-vizier.ts";
 import type { Frame } from "./frames.ts";
-import { apiClient, cleanupStack, startTestGateway } from "./testing.ts";
+import { apiClient, cleanupStack, startTestGateway } from "../../tests/support/gateway.ts";
 
 const KEY = "px-api-test-key";
 const CLUSTER = "7f6c3b1e-2a4d-4c8e-9b1a-0d2e3f405162";
@@ -425,7 +425,7 @@ describe("contract peer: Pixie's Python client (pxapi) against the substitute Vi
     const r = await run(
       py.python ?? "",
       [
-        join(import.meta.dirname, "pixie", "pxapi_peer.py"),
+        join(import.meta.dirname, "../../tests/support/pixie/pxapi_peer.py"),
         vizier.address.replace("127.0.0.1", "localhost"),
         caFile,
         key,

@@ -8,13 +8,13 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { after, before, test } from "node:test";
-import { freePort } from "../../tests/env/cluster.ts";
-import { startPrometheus, type Prometheus } from "../../tests/env/prometheus.ts";
-import { METRIC } from "./signals.ts";
+import { freePort } from "../local/runtime/cluster.ts";
+import { startPrometheus, type Prometheus } from "../local/runtime/prometheus.ts";
+import { METRIC } from "../shared/signals/catalogue.ts";
 import { createPrometheusSource, alignRange } from "./sources/prometheus.ts";
 import { createQueryCache, type CacheOutcome } from "./sources/query-cache.ts";
 import type { Recipe, SignalSource } from "./sources/source.ts";
-import { cleanupStack, eventually } from "./testing.ts";
+import { cleanupStack, eventually } from "../../tests/support/gateway.ts";
 
 const cleanup = cleanupStack();
 let prom: Prometheus;
@@ -51,15 +51,19 @@ before(async () => {
   cleanup.defer(() => prom.stop());
   // Wait until Prometheus has a few scrapes, so answers have points.
   const probe = source({ maxEntries: 0, maxBytes: 0 }).s;
-  await eventually("Prometheus has scraped the exporter a few times", 30_000, async () => {
-    const now = Date.now();
-    const series = await probe.evaluate(
-      recipe,
-      {},
-      { fromMs: now - 10_000, toMs: now, stepMs: STEP },
-    );
-    return (series[0]?.times.length ?? 0) >= 3 ? true : undefined;
-  });
+  await eventually(
+    "Prometheus has scraped the exporter a few times",
+    async () => {
+      const now = Date.now();
+      const series = await probe.evaluate(
+        recipe,
+        {},
+        { fromMs: now - 10_000, toMs: now, stepMs: STEP },
+      );
+      return (series[0]?.times.length ?? 0) >= 3 ? true : undefined;
+    },
+    30_000,
+  );
 });
 after(() => cleanup.run());
 

@@ -11,7 +11,7 @@ import {
   pick,
   type Bucket,
 } from "./series-math.ts";
-import { WORKLOAD_LABELS } from "./signals.ts";
+import { WORKLOAD_LABELS } from "../shared/signals/catalogue.ts";
 import type { RangeRequest, RawSeries, Recipe, Series } from "./sources/source.ts";
 
 interface Group {

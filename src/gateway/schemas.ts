@@ -4,7 +4,7 @@
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { SEVERITIES, SIGNALS } from "../shared/model/kernel-whisper.ts";
 import { FrameSchema } from "./frames.ts";
-import { PLOT_SIGNALS } from "./signals.ts";
+import { PLOT_SIGNALS } from "../shared/signals/catalogue.ts";
 
 const closed = { additionalProperties: false } as const;
 const enumOf = <T extends string>(values: readonly T[], description?: string) =>

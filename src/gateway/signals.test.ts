@@ -6,16 +6,22 @@
 import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
 import { after, before, describe, test } from "node:test";
-import { freePort } from "../../tests/env/cluster.ts";
-import { startObserver, type Observer } from "../../tests/env/observer.ts";
-import { startPrometheus, type Prometheus } from "../../tests/env/prometheus.ts";
-import { sleep } from "../../tests/env/process.ts";
+import { freePort } from "../local/runtime/cluster.ts";
+import { startObserver, type Observer } from "../local/runtime/observer.ts";
+import { startPrometheus, type Prometheus } from "../local/runtime/prometheus.ts";
+import { sleep } from "../local/runtime/process.ts";
 import { closeTestCluster, testCluster } from "../../tests/env/test-cluster.ts";
 import type { Frame } from "./frames.ts";
 import type { RunningGateway } from "./gateway.ts";
-import { METRIC } from "./signals.ts";
+import { METRIC } from "../shared/signals/catalogue.ts";
 import { cpuCgroup, type CpuCgroup, type CpuStat } from "../../tests/env/cgroup.ts";
-import { apiClient, cleanupStack, eventually, startTestGateway, TOKEN } from "./testing.ts";
+import {
+  apiClient,
+  cleanupStack,
+  eventually,
+  startTestGateway,
+  TOKEN,
+} from "../../tests/support/gateway.ts";
 
 type Client = Awaited<ReturnType<typeof apiClient>>;
 interface Results {
@@ -101,19 +107,21 @@ before(async () => {
   viaProm = await startTestGateway({
     KUBECONFIG: kube.kubeconfig,
     KG_PROMETHEUS_URL: prom.url,
-    KG_SCRAPE_INTERVAL_MS: "1000",
+    KG_SCRAPE_INTERVAL: "1s",
   });
   cleanup.defer(() => viaProm.close());
   direct = await startTestGateway({
     KUBECONFIG: kube.kubeconfig,
     KG_OBSERVER_URLS: `${NODE}=${observer.url}`,
-    KG_OBSERVER_SCRAPE_MS: "500",
+    KG_OBSERVER_SCRAPE_INTERVAL: "500ms",
   });
   cleanup.defer(() => direct.close());
   // The first scrapes of a just-started (debug) observer can exceed the 1 s
   // timeout: start the load only once Prometheus scrapes it steadily.
-  await eventually("prometheus scraping the observer steadily", 60_000, async () =>
-    (await promValue("sum_over_time(up[5s])")) >= 4 ? true : undefined,
+  await eventually(
+    "prometheus scraping the observer steadily",
+    async () => ((await promValue("sum_over_time(up[5s])")) >= 4 ? true : undefined),
+    60_000,
   );
   promApi = await apiClient(viaProm.url);
   directApi = await apiClient(direct.url);
@@ -127,10 +135,9 @@ before(async () => {
   await udpToClosedPort(1);
   await eventually(
     "the NO_SOCKET series scraped twice by Prometheus and the gateway",
-    30_000,
     async () => {
       const n = await promValue(
-        `count_over_time(kernel_gossip_packet_drops_total{reason="NO_SOCKET",cgroup="/"}[30s])`,
+        `count_over_time(${METRIC.packetDrops}{reason="NO_SOCKET",cgroup="/"}[30s])`,
       );
       const direct2 =
         (await direct.ctx.sources.signals?.samples(
@@ -142,17 +149,20 @@ before(async () => {
       const d = direct2.find((s) => s.labels.reason === "NO_SOCKET")?.times.length ?? 0;
       return n >= 2 && d >= 2 ? true : undefined;
     },
+    30_000,
   );
   burstMs = Date.now();
   await udpToClosedPort(DROPS);
   await sleep(LOAD_MS);
   // Prometheus must have scraped the loaded cgroup a few times.
-  await eventually("prometheus has samples of the test cgroup", 30_000, async () => {
-    const n = await promValue(
-      `count_over_time(kernel_gossip_cpu_cfs_periods_total{cgroup="${cg.path}"}[1m])`,
-    );
-    return n >= 6 ? true : undefined;
-  });
+  await eventually(
+    "prometheus has samples of the test cgroup",
+    async () => {
+      const n = await promValue(`count_over_time(${METRIC.periods}{cgroup="${cg.path}"}[1m])`);
+      return n >= 6 ? true : undefined;
+    },
+    30_000,
+  );
 });
 
 after(() => cleanup.run());
@@ -376,8 +386,11 @@ describe("stream", () => {
     const reader = res.body?.pipeThrough(new TextDecoderStream()).getReader();
     let seen = "";
     try {
-      await eventually("observer stream connected", 10_000, () =>
-        Promise.resolve(direct.ctx.sources.events?.status().state === "ready" ? true : undefined),
+      await eventually(
+        "observer stream connected",
+        () =>
+          Promise.resolve(direct.ctx.sources.events?.status().state === "ready" ? true : undefined),
+        10_000,
       );
       await cg.stopLoad();
       const episode = new RegExp(

@@ -8,12 +8,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { prometheusRules, SHIPPED_RULES } from "../shared/alerts/prometheus-rules.ts";
-import { startAlertmanager } from "../../tests/env/alertmanager.ts";
-import { REPO_ROOT } from "../../tests/env/binaries.ts";
-import { freePort, startCluster } from "../../tests/env/cluster.ts";
-import { startObserver } from "../../tests/env/observer.ts";
-import { httpOk, launch, stopChild, tail, waitFor } from "../../tests/env/process.ts";
-import { startPrometheus } from "../../tests/env/prometheus.ts";
+import { startAlertmanager } from "./runtime/alertmanager.ts";
+import { REPO_ROOT } from "./runtime/binaries.ts";
+import { freePort, startCluster } from "./runtime/cluster.ts";
+import { startObserver } from "./runtime/observer.ts";
+import { httpOk, launch, stopChild, tail, waitFor } from "./runtime/process.ts";
+import { startPrometheus } from "./runtime/prometheus.ts";
 
 export interface Running {
   name: string;
@@ -197,14 +197,14 @@ export async function gateway(env: Env): Promise<Running> {
   const vars: Record<string, string> = {
     KG_LISTEN: `127.0.0.1:${p}`,
     KG_GATEWAY_TOKENS: env.gatewayToken,
-    KUBECONFIG: env.kubeconfig ?? "",
+    KG_KUBECONFIG: env.kubeconfig ?? "",
     KG_OBSERVER_URLS: env.observerUrl ? `${nodeOf(env)}=${env.observerUrl}` : "",
   };
   // Signals from Prometheus when it runs (scrape interval as configured above), else
   // straight from the observer.
   if (env.prometheusUrl) {
     vars.KG_PROMETHEUS_URL = env.prometheusUrl;
-    vars.KG_SCRAPE_INTERVAL_MS = String(scrapeOf(env) * 1000);
+    vars.KG_SCRAPE_INTERVAL = `${scrapeOf(env)}s`;
   }
   // Pixie findings pushed over OTLP become whispers through the operator (ADR 0027).
   if (env.operatorUrl) {

@@ -18,7 +18,8 @@ import {
   listWhispers,
   startTestOperator,
   testConfig,
-} from "./testing.ts";
+} from "../../tests/support/operator.ts";
+import { alertmanagerBody } from "../../tests/support/alertmanager-body.ts";
 
 let kube: TestCluster;
 const running: RunningOperator[] = [];
@@ -98,25 +99,18 @@ async function workload(ns: string, kind: "StatefulSet" | "DaemonSet", name: str
   return podOf(ns, name, `${name}-0`, controller(kind, name, w.metadata.uid));
 }
 
-const alert = (ns: string, pod: string) => ({
-  receiver: "kg",
-  status: "firing",
-  version: "4",
-  alerts: [
+const alert = (ns: string, pod: string) =>
+  alertmanagerBody(
     {
-      status: "firing",
-      labels: {
-        alertname: "KernelCpuThrottling",
-        kernel_gossip_signal: "cpu-throttling",
-        namespace: ns,
-        pod,
-        container: "app",
-      },
-      annotations: { kernel_gossip_value: "0.6", kernel_gossip_window: "5m" },
-      startsAt: new Date().toISOString(),
+      alertname: "KernelCpuThrottling",
+      kernel_gossip_signal: "cpu-throttling",
+      namespace: ns,
+      pod,
+      container: "app",
     },
-  ],
-});
+    { kernel_gossip_value: "0.6", kernel_gossip_window: "5m" },
+    { startsAt: new Date().toISOString() },
+  );
 
 const send = (op: RunningOperator, body: object) =>
   fetch(`${op.url}/webhooks/alertmanager`, {

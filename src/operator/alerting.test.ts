@@ -11,13 +11,18 @@ import { after, before, test } from "node:test";
 import { stringify } from "yaml";
 import type { KernelWhisper } from "../shared/model/kernel-whisper.ts";
 import { prometheusRules } from "../shared/alerts/prometheus-rules.ts";
-import { startAlertmanager, type Alertmanager } from "../../tests/env/alertmanager.ts";
+import { startAlertmanager, type Alertmanager } from "../local/runtime/alertmanager.ts";
 import { cpuCgroup, type CpuCgroup } from "../../tests/env/cgroup.ts";
-import { startObserver, type Observer } from "../../tests/env/observer.ts";
-import { startPrometheus, type Prometheus } from "../../tests/env/prometheus.ts";
+import { startObserver, type Observer } from "../local/runtime/observer.ts";
+import { startPrometheus, type Prometheus } from "../local/runtime/prometheus.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
 import type { RunningOperator } from "./operator.ts";
-import { eventually, listWhispers, startTestOperator, testConfig } from "./testing.ts";
+import {
+  eventually,
+  listWhispers,
+  startTestOperator,
+  testConfig,
+} from "../../tests/support/operator.ts";
 
 const TOKEN = "am-token";
 let kube: TestCluster;

@@ -11,7 +11,13 @@ import { after, before, test } from "node:test";
 import { kubeconfigVia, stallProxy, type StallProxy } from "../../tests/env/stall-proxy.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
 import type { RunningOperator } from "./operator.ts";
-import { eventually, listWhispers, startTestOperator, testConfig } from "./testing.ts";
+import {
+  eventually,
+  listWhispers,
+  startTestOperator,
+  testConfig,
+} from "../../tests/support/operator.ts";
+import { alertmanagerBody } from "../../tests/support/alertmanager-body.ts";
 
 let kube: TestCluster;
 let ns: string;
@@ -51,24 +57,13 @@ const alert = (pod: string) =>
   fetch(`${op.url}/webhooks/alertmanager`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      receiver: "kg",
-      status: "firing",
-      version: "4",
-      alerts: [
-        {
-          status: "firing",
-          labels: {
-            alertname: "KernelOomKill",
-            kernel_gossip_signal: "oom-kill",
-            namespace: ns,
-            pod,
-          },
-          annotations: { kernel_gossip_value: "1" },
-          startsAt: new Date().toISOString(),
-        },
-      ],
-    }),
+    body: JSON.stringify(
+      alertmanagerBody(
+        { alertname: "KernelOomKill", kernel_gossip_signal: "oom-kill", namespace: ns, pod },
+        { kernel_gossip_value: "1" },
+        { startsAt: new Date().toISOString() },
+      ),
+    ),
   });
 
 const metric = async (re: RegExp) => {

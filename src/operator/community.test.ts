@@ -14,15 +14,20 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import type { KernelWhisper } from "../shared/model/kernel-whisper.ts";
-import { startAlertmanager, type Alertmanager } from "../../tests/env/alertmanager.ts";
+import { startAlertmanager, type Alertmanager } from "../local/runtime/alertmanager.ts";
 import { containerId, cpuCgroup, type CpuCgroup } from "../../tests/env/cgroup.ts";
 import { memoryCgroup, type MemoryCgroup } from "../../tests/env/memcg.ts";
-import { startObserver, type Observer } from "../../tests/env/observer.ts";
-import { sleep } from "../../tests/env/process.ts";
-import { startPrometheus, type Prometheus } from "../../tests/env/prometheus.ts";
+import { startObserver, type Observer } from "../local/runtime/observer.ts";
+import { sleep } from "../local/runtime/process.ts";
+import { startPrometheus, type Prometheus } from "../local/runtime/prometheus.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
 import type { RunningOperator } from "./operator.ts";
-import { eventually, listWhispers, startTestOperator, testConfig } from "./testing.ts";
+import {
+  eventually,
+  listWhispers,
+  startTestOperator,
+  testConfig,
+} from "../../tests/support/operator.ts";
 
 const PSI_ROOT = "/sys/fs/cgroup/unified/memory.pressure";
 let kube: TestCluster;

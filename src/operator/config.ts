@@ -1,15 +1,17 @@
 // Operator configuration: defaults, then an optional file (KG_CONFIG, YAML or
-// JSON, any subset of Config), then environment variables. Every setting and
-// its default is listed in src/operator/README.md ("Configuration").
+// JSON, any subset of Config), then environment variables read through the
+// shared reader (src/shared/config/env.ts, ADR 0102: "2m" durations, strict
+// booleans, secrets from VAR or VAR_FILE, errors naming the variable). Every
+// setting and its default is listed in src/operator/README.md ("Configuration").
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { parse } from "yaml";
 import { DEFAULT_ACTIONS, type ActionConfig, type ActionMode } from "./actions/plan.ts";
-import { parseDuration } from "./alerts/to-findings.ts";
 import { DEFAULT_AUTH, type AuthConfig } from "./alerts/auth.ts";
 import { DEFAULT_RETENTION, type Retention } from "./births/retention.ts";
 import { DEFAULT_THRESHOLDS, type Thresholds } from "./engine/thresholds.ts";
 import { LEASE_DEFAULTS } from "./leader.ts";
+import { ConfigError, envReader, parseObserverUrls, type Env } from "../shared/config/env.ts";
 
 export interface Config {
   listen: string;
@@ -57,8 +59,6 @@ export function defaults(): Config {
   };
 }
 
-type Env = Record<string, string | undefined>;
-
 function deepMerge<T>(base: T, over: unknown): T {
   if (typeof over !== "object" || over === null || Array.isArray(over)) return base;
   const out = { ...base } as Record<string, unknown>;
@@ -69,92 +69,66 @@ function deepMerge<T>(base: T, over: unknown): T {
   return out as T;
 }
 
-function duration(name: string, text: string): number {
-  const ms = parseDuration(text);
-  if (ms === undefined) throw new Error(`${name}: "${text}" is not a duration (e.g. 250ms, 2m)`);
-  return ms;
-}
-
-function number(name: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}: "${text}" is not a positive number`);
-  return n;
-}
-
-function count(name: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0)
-    throw new Error(`${name}: "${text}" is not a count (0 or more)`);
-  return n;
-}
-
-const list = (text: string) =>
-  text
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-
 export function loadConfig(
   env: Env = process.env,
   readFile = (p: string) => readFileSync(p, "utf8"),
+  warn?: (message: string) => void,
 ): Config {
   let c = defaults();
   if (env.KG_CONFIG) c = deepMerge(c, parse(readFile(env.KG_CONFIG)));
-  const set = (name: string, apply: (v: string) => void) => {
-    const v = env[name];
-    if (v !== undefined && v !== "") apply(v);
+  const r = envReader(env, warn, readFile);
+  const set = <T>(value: T | undefined, apply: (v: T) => void) => {
+    if (value !== undefined) apply(value);
   };
-  set("KG_LISTEN", (v) => (c.listen = v));
-  set("KG_KUBECONFIG", (v) => (c.kubeconfig = v));
-  set("KG_NAMESPACE", (v) => (c.namespace = v));
-  set("KG_OBSERVER_URLS", (v) => (c.observers.urls = list(v)));
-  set("KG_OBSERVER_SERVICE", (v) => (c.observers.service = v));
-  set("KG_WEBHOOK_TOKEN", (v) => (c.webhooks.auth.token = v));
-  set("KG_WEBHOOK_AUTH_SCHEME", (v) => (c.webhooks.auth.scheme = v));
-  set("KG_WEBHOOK_BASIC_USER", (v) => (c.webhooks.auth.basicUser = v));
-  set("KG_WEBHOOK_BASIC_PASSWORD", (v) => (c.webhooks.auth.basicPassword = v));
-  set("KG_WEBHOOK_HMAC_SECRET", (v) => (c.webhooks.auth.hmacSecret = v));
-  set("KG_WEBHOOK_HMAC_HEADER", (v) => (c.webhooks.auth.hmacHeader = v));
-  set("KG_WEBHOOK_HMAC_TIMESTAMP_HEADER", (v) => (c.webhooks.auth.hmacTimestampHeader = v));
-  set("KG_BODY_LIMIT_BYTES", (v) => (c.webhooks.bodyLimitBytes = number("KG_BODY_LIMIT_BYTES", v)));
-  set("KG_PROMETHEUS_URL", (v) => {
-    if (!/^https?:\/\/[^/]/.test(v))
-      throw new Error(`KG_PROMETHEUS_URL: "${v}" is not an http(s) URL`);
-    c.evidence.prometheusUrl = v;
-  });
-  set("KG_EVIDENCE_TIMEOUT", (v) => (c.evidence.timeoutMs = duration("KG_EVIDENCE_TIMEOUT", v)));
-  set("KG_QUIET_PERIOD", (v) => (c.whispers.quietPeriodMs = duration("KG_QUIET_PERIOD", v)));
-  set("KG_FLUSH_INTERVAL", (v) => (c.whispers.flushIntervalMs = duration("KG_FLUSH_INTERVAL", v)));
-  set("KG_ACTIONS", (v) => {
-    if (!["off", "dry-run", "on"].includes(v))
-      throw new Error(`KG_ACTIONS: "${v}" is not off, dry-run or on`);
-    c.actions.mode = v as ActionMode;
-  });
-  set("KG_ACTIONS_NAMESPACES", (v) => (c.actions.namespaces = list(v)));
-  set("KG_ACTIONS_MAX_STEP", (v) => (c.actions.maxStepFactor = number("KG_ACTIONS_MAX_STEP", v)));
-  set("KG_ACTIONS_COOLDOWN", (v) => (c.actions.cooldownMs = duration("KG_ACTIONS_COOLDOWN", v)));
-  set("KG_LEADER_ELECTION", (v) => (c.leaderElection.enabled = v !== "false"));
-  set("KG_POD_NAME", (v) => (c.leaderElection.identity = v));
-  set("KG_LEASE_DURATION", (v) => (c.leaderElection.leaseMs = duration("KG_LEASE_DURATION", v)));
-  set("KG_RENEW_DEADLINE", (v) => {
-    c.leaderElection.renewDeadlineMs = duration("KG_RENEW_DEADLINE", v);
-  });
-  set("KG_RETRY_PERIOD", (v) => (c.leaderElection.retryMs = duration("KG_RETRY_PERIOD", v)));
-  set("KG_API_TIMEOUT", (v) => (c.api.timeoutMs = duration("KG_API_TIMEOUT", v)));
-  set("KG_BIRTHS", (v) => (c.births.enabled = v !== "false"));
-  set("KG_BIRTH_ORPHAN_MAX_AGE", (v) => {
-    c.births.maxAgeMs = v === "0" ? 0 : duration("KG_BIRTH_ORPHAN_MAX_AGE", v);
-  });
-  set("KG_BIRTH_ORPHAN_MAX_PER_NAMESPACE", (v) => {
-    c.births.maxPerNamespace = count("KG_BIRTH_ORPHAN_MAX_PER_NAMESPACE", v);
-  });
-  set("KG_BIRTH_SWEEP_INTERVAL", (v) => {
-    c.births.sweepIntervalMs = duration("KG_BIRTH_SWEEP_INTERVAL", v);
-  });
-  if (c.actions.maxStepFactor <= 1) throw new Error("actions.maxStepFactor must be greater than 1");
+  // Only variables that are set override the file and the defaults.
+  const has = (name: string) => r.string(name) !== undefined;
+  const au = c.webhooks.auth;
+  set(r.string("KG_LISTEN"), (v) => (c.listen = v));
+  set(r.kubeconfig(), (v) => (c.kubeconfig = v));
+  set(r.string("KG_NAMESPACE"), (v) => (c.namespace = v));
+  set(
+    r.string("KG_OBSERVER_URLS"),
+    (v) => (c.observers.urls = parseObserverUrls(v).map((o) => o.url)),
+  );
+  set(r.string("KG_OBSERVER_SERVICE"), (v) => (c.observers.service = v));
+  set(r.secret("KG_WEBHOOK_TOKEN"), (v) => (au.token = v));
+  set(r.string("KG_WEBHOOK_AUTH_SCHEME"), (v) => (au.scheme = v));
+  set(r.string("KG_WEBHOOK_BASIC_USER"), (v) => (au.basicUser = v));
+  set(r.secret("KG_WEBHOOK_BASIC_PASSWORD"), (v) => (au.basicPassword = v));
+  set(r.secret("KG_WEBHOOK_HMAC_SECRET"), (v) => (au.hmacSecret = v));
+  set(r.string("KG_WEBHOOK_HMAC_HEADER"), (v) => (au.hmacHeader = v));
+  set(r.string("KG_WEBHOOK_HMAC_TIMESTAMP_HEADER"), (v) => (au.hmacTimestampHeader = v));
+  if (has("KG_BODY_LIMIT_BYTES"))
+    c.webhooks.bodyLimitBytes = r.int("KG_BODY_LIMIT_BYTES", c.webhooks.bodyLimitBytes);
+  set(r.url("KG_PROMETHEUS_URL"), (v) => (c.evidence.prometheusUrl = v));
+  const ms = (name: string, current: number, min = 1) => r.duration(name, current, { min });
+  c.evidence.timeoutMs = ms("KG_EVIDENCE_TIMEOUT", c.evidence.timeoutMs);
+  c.whispers.quietPeriodMs = ms("KG_QUIET_PERIOD", c.whispers.quietPeriodMs);
+  c.whispers.flushIntervalMs = ms("KG_FLUSH_INTERVAL", c.whispers.flushIntervalMs);
+  c.actions.mode = r.oneOf<ActionMode>("KG_ACTIONS", ["off", "dry-run", "on"], c.actions.mode);
+  if (has("KG_ACTIONS_NAMESPACES")) c.actions.namespaces = r.list("KG_ACTIONS_NAMESPACES");
+  c.actions.maxStepFactor = r.number("KG_ACTIONS_MAX_STEP", c.actions.maxStepFactor);
+  c.actions.cooldownMs = ms("KG_ACTIONS_COOLDOWN", c.actions.cooldownMs);
   const le = c.leaderElection;
+  le.enabled = r.bool("KG_LEADER_ELECTION", le.enabled);
+  set(r.string("KG_POD_NAME"), (v) => (le.identity = v));
+  le.leaseMs = ms("KG_LEASE_DURATION", le.leaseMs);
+  le.renewDeadlineMs = ms("KG_RENEW_DEADLINE", le.renewDeadlineMs);
+  le.retryMs = ms("KG_RETRY_PERIOD", le.retryMs);
+  c.api.timeoutMs = ms("KG_API_TIMEOUT", c.api.timeoutMs);
+  c.births.enabled = r.bool("KG_BIRTHS", c.births.enabled);
+  // "0" keeps orphans forever (the one duration that may be zero).
+  if (r.string("KG_BIRTH_ORPHAN_MAX_AGE") === "0") c.births.maxAgeMs = 0;
+  else c.births.maxAgeMs = ms("KG_BIRTH_ORPHAN_MAX_AGE", c.births.maxAgeMs);
+  c.births.maxPerNamespace = r.int("KG_BIRTH_ORPHAN_MAX_PER_NAMESPACE", c.births.maxPerNamespace, {
+    min: 0,
+  });
+  c.births.sweepIntervalMs = ms("KG_BIRTH_SWEEP_INTERVAL", c.births.sweepIntervalMs);
+  if (c.actions.maxStepFactor <= 1)
+    throw new ConfigError("KG_ACTIONS_MAX_STEP", "actions.maxStepFactor must be greater than 1");
   if (le.enabled && !(le.retryMs < le.renewDeadlineMs && le.renewDeadlineMs < le.leaseMs))
-    throw new Error(
+    throw new ConfigError(
+      "KG_LEASE_DURATION",
       "KG_RETRY_PERIOD < KG_RENEW_DEADLINE < KG_LEASE_DURATION must hold (client-go's rule)",
     );
   return c;

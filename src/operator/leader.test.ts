@@ -5,10 +5,10 @@
 // stops renewing, the standby takes over one lease duration later.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { sleep } from "../../tests/env/process.ts";
+import { sleep } from "../local/runtime/process.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
 import type { RunningOperator } from "./operator.ts";
-import { eventually, startTestOperator, testConfig } from "./testing.ts";
+import { eventually, startTestOperator, testConfig } from "../../tests/support/operator.ts";
 
 const LEASE = { leaseMs: 3_000, renewDeadlineMs: 2_000, retryMs: 300 };
 let kube: TestCluster;

@@ -1,8 +1,10 @@
 // Structured JSON logs (pino, the logger fastify uses), one line per event.
 import { pino, type Logger } from "pino";
+import { envReader } from "../shared/config/env.ts";
 
 export type Log = Logger;
 
-export function logger(level = process.env.KG_LOG_LEVEL ?? "info"): Log {
+/** Level from KG_LOG_LEVEL (or a plain level in KG_LOG); a bad value throws naming it. */
+export function logger(level = envReader().logLevel()): Log {
   return pino({ name: "kernel-gossip-operator", level });
 }

@@ -7,11 +7,16 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { KernelWhisper } from "../shared/model/kernel-whisper.ts";
 import { containerId, cpuCgroup, type CpuCgroup } from "../../tests/env/cgroup.ts";
-import { startObserver, type Observer } from "../../tests/env/observer.ts";
-import { sleep } from "../../tests/env/process.ts";
+import { startObserver, type Observer } from "../local/runtime/observer.ts";
+import { sleep } from "../local/runtime/process.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
 import type { RunningOperator } from "./operator.ts";
-import { eventually, listWhispers, startTestOperator, testConfig } from "./testing.ts";
+import {
+  eventually,
+  listWhispers,
+  startTestOperator,
+  testConfig,
+} from "../../tests/support/operator.ts";
 
 let kube: TestCluster;
 let ns: string;

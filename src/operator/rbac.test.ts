@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { parse } from "yaml";
 import type { KernelWhisper } from "../shared/model/kernel-whisper.ts";
-import { REPO_ROOT } from "../../tests/env/binaries.ts";
+import { REPO_ROOT } from "../local/runtime/binaries.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
-import { birthEvidence, birthLine } from "./births/testing.ts";
+import { birthEvidence, birthLine } from "../../tests/support/births.ts";
 import type { RunningOperator } from "./operator.ts";
 import type { PodBirthCertificate } from "../shared/model/pod-birth-certificate.ts";
 import {
@@ -23,7 +23,8 @@ import {
   listWhispers,
   startTestOperator,
   testConfig,
-} from "./testing.ts";
+} from "../../tests/support/operator.ts";
+import { alertmanagerBody } from "../../tests/support/alertmanager-body.ts";
 
 let kube: TestCluster;
 let op: RunningOperator;
@@ -104,24 +105,16 @@ after(async () => {
 
 test("the base RBAC lets the operator do its job and nothing more", async () => {
   await eventually("leadership", () => Promise.resolve(op.isLeader() ? true : undefined));
-  const body = {
-    receiver: "kg",
-    status: "firing",
-    version: "4",
-    alerts: [
-      {
-        status: "firing",
-        labels: {
-          alertname: "T",
-          kernel_gossip_signal: "cpu-throttling",
-          namespace: ns,
-          pod: "web",
-          container: "app",
-        },
-        annotations: { kernel_gossip_value: "0.5" },
-      },
-    ],
-  };
+  const body = alertmanagerBody(
+    {
+      alertname: "T",
+      kernel_gossip_signal: "cpu-throttling",
+      namespace: ns,
+      pod: "web",
+      container: "app",
+    },
+    { kernel_gossip_value: "0.5" },
+  );
   const res = await fetch(`${op.url}/webhooks/alertmanager`, {
     method: "POST",
     headers: { "content-type": "application/json" },

@@ -8,13 +8,13 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { KernelWhisper } from "../shared/model/kernel-whisper.ts";
 import type { PodBirthCertificate } from "../shared/model/pod-birth-certificate.ts";
-import { startCluster, type Cluster } from "../../tests/env/cluster.ts";
+import { startCluster, type Cluster } from "../local/runtime/cluster.ts";
 import { cpuCgroup, type CpuCgroup } from "../../tests/env/cgroup.ts";
-import { startObserver, type Observer } from "../../tests/env/observer.ts";
-import { sleep } from "../../tests/env/process.ts";
-import { birthEvidence, birthLine } from "./births/testing.ts";
+import { startObserver, type Observer } from "../local/runtime/observer.ts";
+import { sleep } from "../local/runtime/process.ts";
+import { birthEvidence, birthLine } from "../../tests/support/births.ts";
 import type { RunningOperator } from "./operator.ts";
-import { eventually, startTestOperator, testConfig } from "./testing.ts";
+import { eventually, startTestOperator, testConfig } from "../../tests/support/operator.ts";
 
 const NS = "kernel-gossip";
 let cluster: Cluster;

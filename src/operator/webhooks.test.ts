@@ -9,7 +9,12 @@ import { after, before, describe, test } from "node:test";
 import { closeTestCluster, testCluster, type TestCluster } from "../../tests/env/test-cluster.ts";
 import type { KernelWhisper } from "../shared/model/kernel-whisper.ts";
 import type { RunningOperator } from "./operator.ts";
-import { eventually, listWhispers, startTestOperator, testConfig } from "./testing.ts";
+import {
+  eventually,
+  listWhispers,
+  startTestOperator,
+  testConfig,
+} from "../../tests/support/operator.ts";
 
 const TOKEN = "test-token";
 const HMAC = "hmac-secret";

@@ -38,4 +38,24 @@ export default defineConfig([
     ],
   },
   ...baseConfig,
+  // Boundary (ADR 0101): the data source is its own code plus the query
+  // contract it keeps in src/contract.ts; it imports nothing of the servers,
+  // the shared model's generators, the CLI or the tests.
+  {
+    files: ["src/**/*.{ts,tsx}"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              // Two levels up leaves the plugin's sources; the names are the other components.
+              regex: "^\\.\\./\\.\\./|(^|/)(gateway|operator|cli|local|shared|tests|observer)/",
+              message: "the plugin imports only its own code and src/contract.ts (ADR 0101)",
+            },
+          ],
+        },
+      ],
+    },
+  },
 ]);

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { alive, sleep } from "./process.ts";
+import { alive, sleep } from "../../src/local/runtime/process.ts";
 
 const ROOT = "/sys/fs/cgroup";
 

@@ -2,7 +2,7 @@
 // keeps it until Ctrl+C. `--ready-file F` writes {"kubeconfig","server","kubectl"}
 // as JSON to F once ready (Rust tests and scripts use it); SIGTERM tears down.
 import { writeFile } from "node:fs/promises";
-import { startCluster } from "./cluster.ts";
+import { startCluster } from "../../src/local/runtime/cluster.ts";
 
 const readyIdx = process.argv.indexOf("--ready-file");
 const readyFile = readyIdx > 0 ? process.argv[readyIdx + 1] : undefined;

@@ -5,7 +5,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { parseAllDocuments } from "yaml";
-import { goInstalled, REPO_ROOT } from "./binaries.ts";
+import { goInstalled, REPO_ROOT } from "../../src/local/runtime/binaries.ts";
 
 const run = promisify(execFile);
 export const CHART = join(REPO_ROOT, "charts/kernel-gossip");

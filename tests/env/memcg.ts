@@ -13,7 +13,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sleep } from "./process.ts";
+import { sleep } from "../../src/local/runtime/process.ts";
 
 const V1 = "/sys/fs/cgroup/memory";
 const v2 = !existsSync(join(V1, "memory.limit_in_bytes"));

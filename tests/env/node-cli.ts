@@ -5,9 +5,9 @@
 // Ready (scripts and benchmarks use it). SIGINT/SIGTERM tear everything down
 // and print what, if anything, was left changed on the host.
 import { writeFile } from "node:fs/promises";
-import { kubeBinaries } from "./binaries.ts";
-import { startCluster, type Cluster } from "./cluster.ts";
-import { startNode } from "./node.ts";
+import { kubeBinaries } from "../../src/local/runtime/binaries.ts";
+import { startCluster, type Cluster } from "../../src/local/runtime/cluster.ts";
+import { startNode } from "../../src/local/runtime/node.ts";
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(name);

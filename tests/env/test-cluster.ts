@@ -3,8 +3,8 @@
 // its own. Each test takes a fresh namespace for isolation. Call
 // closeTestCluster() from the file's top-level after() hook.
 import { randomBytes } from "node:crypto";
-import { kubeBinaries } from "./binaries.ts";
-import { runKubectl, startCluster, type KubectlResult } from "./cluster.ts";
+import { kubeBinaries } from "../../src/local/runtime/binaries.ts";
+import { runKubectl, startCluster, type KubectlResult } from "../../src/local/runtime/cluster.ts";
 
 export interface TestCluster {
   kubeconfig: string;

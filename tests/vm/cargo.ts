@@ -5,7 +5,7 @@
 // the guest gets the binaries at those same paths.
 import { spawn } from "node:child_process";
 import { dirname, join } from "node:path";
-import { REPO_ROOT } from "../env/binaries.ts";
+import { REPO_ROOT } from "../../src/local/runtime/binaries.ts";
 
 /** Test targets that run in a guest; `kubernetes` needs an API server and stays on the host. */
 export const GUEST_TEST_TARGETS = ["signals", "births"];

@@ -7,7 +7,7 @@
 // <target>.stdout/.stderr, result.json) so a person can read what the guest said.
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { REPO_ROOT } from "../env/binaries.ts";
+import { REPO_ROOT } from "../../src/local/runtime/binaries.ts";
 import { buildTestBinaries, GUEST_TEST_TARGETS, type TestBinaries } from "./cargo.ts";
 import { boot, machineFromEnv, type GuestCommand, type Machine } from "./guest.ts";
 import { resolvedKernel } from "./kernels.ts";

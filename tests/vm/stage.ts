@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { release } from "node:os";
 import { relative } from "node:path";
-import { REPO_ROOT } from "../env/binaries.ts";
+import { REPO_ROOT } from "../../src/local/runtime/binaries.ts";
 import type { TestBinaries } from "./cargo.ts";
 import { machineFromEnv } from "./guest.ts";
 import { MATRIX } from "./matrix.ts";

@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { buildObserver, CARGO_TARGET_DIR } from "../../../tests/env/observer.ts";
+import { buildObserver, CARGO_TARGET_DIR } from "../../local/runtime/observer.ts";
 import type { Args } from "../args.ts";
 import { endpoints } from "../endpoints.ts";
 

@@ -1,6 +1,6 @@
-// Whispers from Pixie's numbers (ADR 0027): every KG_PIXIE_WHISPER_EVERY_MS the
+// Whispers from Pixie's numbers (ADR 0027): every KG_PIXIE_WHISPER_EVERY the
 // gateway sums, per pod, the increase of each OTLP-fed metric the manifest ties
-// to a whisper signal over the last KG_PIXIE_WHISPER_WINDOW_MS, and posts the
+// to a whisper signal over the last KG_PIXIE_WHISPER_WINDOW, and posts the
 // pods with a non-zero increase and new points to the operator's
 // /webhooks/pixie in the alert-webhook shape the operator already reads. The
 // operator grades severity and writes the KernelWhisper (source: pixie), as

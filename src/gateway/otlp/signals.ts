@@ -5,7 +5,8 @@
 // shows the kernel's view and Pixie's side by side, per pod.
 import { exportedMetrics, type MetricDef, type ScriptDef } from "../../pixie/manifest.ts";
 import { evaluateRaw } from "../recipes.ts";
-import { rateWindowMs, type PlotSignal } from "../signals.ts";
+import type { PlotSignal } from "../../shared/signals/catalogue.ts";
+import { rateWindowMs } from "../signals.ts";
 import type { Filters, RangeRequest, Recipe, Series } from "../sources/source.ts";
 import type { OtlpStore } from "./store.ts";
 

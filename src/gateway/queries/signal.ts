@@ -2,7 +2,7 @@
 // the time field's interval set to the step so Grafana draws missing steps as
 // gaps instead of joining across them.
 import { field, frame, type Frame } from "../frames.ts";
-import { SIGNAL_DEFS, type PlotSignal } from "../signals.ts";
+import { SIGNAL_DEFS, type PlotSignal } from "../../shared/signals/catalogue.ts";
 import type { Filters, RangeRequest, Series, SignalSource } from "../sources/source.ts";
 
 /** "shop/checkout/app", or the cgroup path for workloads that are not pods. */

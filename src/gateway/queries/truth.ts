@@ -13,7 +13,7 @@ import {
   pick,
   type Delta,
 } from "../series-math.ts";
-import { METRIC, WORKLOAD_LABELS } from "../signals.ts";
+import { METRIC, WORKLOAD_LABELS } from "../../shared/signals/catalogue.ts";
 import type { Filters, Increase, RawSeries, SignalSource } from "../sources/source.ts";
 import { seriesName } from "./signal.ts";
 

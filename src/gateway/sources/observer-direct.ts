@@ -5,6 +5,7 @@
 import { evaluateRaw } from "../recipes.ts";
 import { counterDelta } from "../series-math.ts";
 import { matchesLabels } from "../filters.ts";
+import { METRIC_PREFIX } from "../../shared/signals/catalogue.ts";
 import { rateWindowMs } from "../signals.ts";
 import type { ObserverTarget } from "../config.ts";
 import { parseOpenMetrics } from "./openmetrics.ts";
@@ -32,7 +33,7 @@ interface TargetState {
 }
 
 /** Metric families kept: the observer's signals, not its self-metrics. */
-const KEEP = /^kernel_gossip_(cpu|runqueue|oom|memory|memcg|packet|tcp)_/;
+const KEEP = new RegExp(`^${METRIC_PREFIX}(cpu|runqueue|oom|memory|memcg|packet|tcp)_`);
 
 export function createObserverDirectSource(opts: DirectOptions): SignalSource & {
   /** Scrapes every observer once now (tests use it instead of waiting a tick). */

@@ -1,7 +1,8 @@
 // Signals through the Prometheus HTTP API, the normal cluster setup where
 // Prometheus scrapes the observers. Recipes become PromQL; NaN and missing
 // steps are dropped, so a gap in Prometheus stays a gap in the frame.
-import { rateWindowMs, WORKLOAD_LABELS } from "../signals.ts";
+import { METRIC_PREFIX, WORKLOAD_LABELS } from "../../shared/signals/catalogue.ts";
+import { rateWindowMs } from "../signals.ts";
 import { pick } from "../series-math.ts";
 import { FILTER_KEYS } from "../filters.ts";
 import { createQueryCache, type CacheOutcome } from "./query-cache.ts";
@@ -306,7 +307,7 @@ export function createPrometheusSource(opts: PrometheusOptions): SignalSource {
       const a = await api(
         `/api/v1/label/${encodeURIComponent(label)}/values`,
         {
-          "match[]": `{__name__=~"kernel_gossip_.+",${matchers(f).join(",")}}`.replace(",}", "}"),
+          "match[]": `{__name__=~"${METRIC_PREFIX}.+",${matchers(f).join(",")}}`.replace(",}", "}"),
           // Aligned to the scrape interval, so lookups within one interval share an answer.
           start: String(
             (Math.floor((Date.now() - 6 * 3_600_000) / opts.scrapeIntervalMs) *

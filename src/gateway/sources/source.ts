@@ -3,6 +3,7 @@
 // (Prometheus or the observers directly) is decided once, in gateway.ts.
 import type { KernelWhisper } from "../../shared/model/kernel-whisper.ts";
 import type { PodBirthCertificate } from "../../shared/model/pod-birth-certificate.ts";
+import type { Recipe } from "../../shared/signals/catalogue.ts";
 import type { ScriptDef } from "../../pixie/manifest.ts";
 import type { ScriptResult } from "../pixie/tables.ts";
 
@@ -54,13 +55,8 @@ export interface RangeRequest {
   stepMs: number;
 }
 
-/** How a derived signal is computed from observer metrics (see signals.ts). */
-export type Recipe =
-  | { kind: "ratio"; num: string; den: string }
-  | { kind: "rate"; metric: string; by: string[] }
-  | { kind: "increase"; metric: string; by: string[] }
-  | { kind: "quantiles"; histogram: string; quantiles: number[] }
-  | { kind: "usageOfLimit"; usage: string; limit: string };
+/** How a derived signal is computed from observer metrics: the catalogue's (ADR 0100). */
+export type { Recipe };
 
 export interface SignalSource extends Source {
   /** Series of a derived signal over a range, one value per step where data exists. */

@@ -3,8 +3,8 @@
 // through nsenter. Rules vanish with the namespace when the pod goes.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import type { KubectlResult } from "../../../tests/env/cluster.ts";
-import type { TestNode } from "../../../tests/env/node.ts";
+import type { KubectlResult } from "../runtime/cluster.ts";
+import type { TestNode } from "../runtime/node.ts";
 
 const run = promisify(execFile);
 

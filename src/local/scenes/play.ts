@@ -5,7 +5,8 @@
 // the real API server and Prometheus until every signal the dashboards show is
 // there, naming what is still missing. Nothing here makes up a number.
 import { setTimeout as wait } from "node:timers/promises";
-import { sleep } from "../../../tests/env/process.ts";
+import { METRIC } from "../../shared/signals/catalogue.ts";
+import { sleep } from "../runtime/process.ts";
 import { containerPid, iptablesIn, podStatus } from "./network.ts";
 import {
   ledger,
@@ -180,7 +181,7 @@ export async function playScenes(
         "NETFILTER_DROP drops of ledger and NO_SOCKET drops of search in Prometheus",
         async () => {
           const r = await prom(
-            `sum by (pod, reason) (kernel_gossip_packet_drops_total{namespace="${ns.shop}"})`,
+            `sum by (pod, reason) (${METRIC.packetDrops}{namespace="${ns.shop}"})`,
           );
           const has = (p: string, reason: string) =>
             r.some((x) => x.metric.pod === p && x.metric.reason === reason);
@@ -190,27 +191,21 @@ export async function playScenes(
       [
         "TCP retransmits in shop",
         async () =>
-          (
-            await prom(
-              `sum(increase(kernel_gossip_tcp_retransmits_total{namespace="${ns.shop}"}[3m])) > 0`,
-            )
-          ).length > 0,
+          (await prom(`sum(increase(${METRIC.retransmits}{namespace="${ns.shop}"}[3m])) > 0`))
+            .length > 0,
       ],
       [
         "OOM kills of report-builder in Prometheus (a second one: rate() needs two)",
         async () =>
-          (
-            await prom(
-              `sum(increase(kernel_gossip_oom_kills_total{namespace="${ns.batch}"}[3m])) > 0`,
-            )
-          ).length > 0,
+          (await prom(`sum(increase(${METRIC.oomKills}{namespace="${ns.batch}"}[3m])) > 0`))
+            .length > 0,
       ],
       [
         "4 samples of checkout's throttling in Prometheus",
         async () =>
           (
             await prom(
-              `count_over_time(kernel_gossip_cpu_cfs_throttled_periods_total{namespace="${ns.shop}",pod="checkout"}[10m]) >= 4`,
+              `count_over_time(${METRIC.throttledPeriods}{namespace="${ns.shop}",pod="checkout"}[10m]) >= 4`,
             )
           ).length > 0,
       ],

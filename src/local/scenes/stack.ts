@@ -1,16 +1,16 @@
 // The stack the dashboard scenes play on: what `./kg run` starts (./components:
 // API server, observer, operator, Prometheus + Alertmanager with the shipped
-// rules, gateway) plus the real kubelet test node (tests/env/node.ts), whose
+// rules, gateway) plus the real kubelet test node (../runtime/node.ts), whose
 // name the observer carries so it names the node's pods and captures their
 // births. Needs root; start it under the host lock (`flock /tmp/kg-host.lock`)
 // when other runs share the machine. stop() undoes everything, node included.
 import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { kubeBinaries } from "../../../tests/env/binaries.ts";
-import { runKubectl, type KubectlResult } from "../../../tests/env/cluster.ts";
-import { startNode, type TestNode } from "../../../tests/env/node.ts";
-import { nodejsImage, type NodeImage } from "../../../tests/env/node/images.ts";
+import { kubeBinaries } from "../runtime/binaries.ts";
+import { runKubectl, type KubectlResult } from "../runtime/cluster.ts";
+import { startNode, type TestNode } from "../runtime/node.ts";
+import { nodejsImage, type NodeImage } from "../runtime/node/images.ts";
 import {
   alerting,
   gateway,

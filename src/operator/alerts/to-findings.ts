@@ -23,6 +23,7 @@ import { SIGNAL_NOUN, type EvidenceQuery } from "../evidence/query.ts";
 import { COMMUNITY_ALERTS, nodeFromInstance, type CommunityContract } from "./community.ts";
 import type { Alert } from "./schema.ts";
 import { invalidLabel } from "./validate.ts";
+import { parseDuration } from "../../shared/config/env.ts";
 
 export const DEFAULT_QUANTITY: Record<Signal, { name: string; unit: Unit }> = {
   "cpu-throttling": { name: "throttledPeriodsRatio", unit: "ratio" },
@@ -54,18 +55,8 @@ const NAME = /^[a-z][A-Za-z0-9]{0,62}$/;
 const MAX_LOOKUP_MS = 60 * 60_000;
 
 /** Parses a Prometheus duration ("90s", "5m", "1h30m") to milliseconds. */
-export function parseDuration(text: string | undefined): number | undefined {
-  if (!text) return undefined;
-  const re = /(\d+)(ms|s|m|h|d)/g;
-  const unit: Record<string, number> = { ms: 1, s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 };
-  let total = 0;
-  let consumed = 0;
-  for (const m of text.matchAll(re)) {
-    total += Number(m[1]) * (unit[m[2] ?? ""] ?? 0);
-    consumed += m[0].length;
-  }
-  return consumed === text.length && total > 0 ? total : undefined;
-}
+/** Prometheus/Go-style durations ("5m", "1h30m"): the shared reader's one parser. */
+export { parseDuration };
 
 function alertValue(alert: Alert): number | undefined {
   const annotated = alert.annotations?.kernel_gossip_value;

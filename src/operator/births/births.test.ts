@@ -17,10 +17,10 @@ import {
   type TestCluster,
 } from "../../../tests/env/test-cluster.ts";
 import type { RunningOperator } from "../operator.ts";
-import { eventually, startTestOperator, testConfig } from "../testing.ts";
+import { eventually, startTestOperator, testConfig } from "../../../tests/support/operator.ts";
 import { birthsApi } from "./api.ts";
 import { birthWriter } from "./writer.ts";
-import { birthEvidence, birthLine } from "./testing.ts";
+import { birthEvidence, birthLine } from "../../../tests/support/births.ts";
 import { logger } from "../log.ts";
 
 let kube: TestCluster;

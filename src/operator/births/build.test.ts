@@ -19,7 +19,7 @@ import {
   summary,
 } from "./build.ts";
 import { orphansToDelete } from "./retention.ts";
-import { birthEvidence } from "./testing.ts";
+import { birthEvidence } from "../../../tests/support/births.ts";
 
 const UID = "3f2c9a41-6a0e-4d8e-9b39-0d1c2f7e5a11";
 const input = (evidence = birthEvidence(UID)) => ({
@@ -283,5 +283,8 @@ test("retention settings come from the environment", () => {
     maxPerNamespace: 100,
     sweepIntervalMs: 60_000,
   });
-  assert.throws(() => loadConfig({ KG_BIRTH_ORPHAN_MAX_PER_NAMESPACE: "-1" }), /not a count/);
+  assert.throws(
+    () => loadConfig({ KG_BIRTH_ORPHAN_MAX_PER_NAMESPACE: "-1" }),
+    /^ConfigError: KG_BIRTH_ORPHAN_MAX_PER_NAMESPACE: "-1" is not an integer >= 0/,
+  );
 });

@@ -5,6 +5,7 @@
 // paths and are escaped into PromQL string literals; the URL is configuration,
 // never taken from a webhook.
 import type { Evidence, Quantity } from "../../shared/model/common.ts";
+import { METRIC } from "../../shared/signals/catalogue.ts";
 import type { EvidenceQuery } from "./query.ts";
 
 const esc = (v: string) => v.replaceAll("\\", "\\\\").replaceAll('"', '\\"');
@@ -76,12 +77,12 @@ export function prometheusSource(baseUrl: string, timeoutMs: number) {
     });
     switch (q.signal) {
       case "cpu-throttling": {
-        const e = inc("kernel_gossip_cpu_cfs_throttled_periods_total");
+        const e = inc(METRIC.throttledPeriods);
         const [throttled, periods, secs, limit] = await Promise.all([
           scalar(e, at),
-          scalar(inc("kernel_gossip_cpu_cfs_periods_total"), at),
-          scalar(inc("kernel_gossip_cpu_cfs_throttled_seconds_total"), at),
-          scalar(`max(kernel_gossip_cpu_limit_cores{${matchers(q)}})`, at),
+          scalar(inc(METRIC.periods), at),
+          scalar(inc(METRIC.throttledSeconds), at),
+          scalar(`max(${METRIC.limitCores}{${matchers(q)}})`, at),
         ]);
         if (throttled === undefined || periods === undefined) return undefined;
         const quantities: Quantity[] = [
@@ -101,19 +102,19 @@ export function prometheusSource(baseUrl: string, timeoutMs: number) {
         return { ...r, total: throttled };
       }
       case "oom-kill": {
-        const e = counted("kernel_gossip_oom_kills_total");
+        const e = counted(METRIC.oomKills);
         const kills = await scalar(e, at);
         if (kills === undefined) return undefined;
         return out([{ name: "oomKills", value: Math.max(0, Math.round(kills)), unit: "count" }], e);
       }
       case "memory-pressure": {
-        const e = inc("kernel_gossip_memory_pressure_stall_seconds_total", { kind: "some" });
+        const e = inc(METRIC.memoryStall, { kind: "some" });
         const node = !q.subject.pod && q.subject.cgroupPath === "/" ? q.subject.node : undefined;
-        const reclaimSel = `kernel_gossip_memcg_reclaim_seconds_total{${node ? `node="${esc(node)}"` : matchers(q)}}`;
-        const stallSel = `kernel_gossip_memory_pressure_stall_seconds_total{node="${esc(node ?? "")}",kind="some",cgroup!="/"}`;
+        const reclaimSel = `${METRIC.memcgReclaimSeconds}{${node ? `node="${esc(node)}"` : matchers(q)}}`;
+        const stallSel = `${METRIC.memoryStall}{node="${esc(node ?? "")}",kind="some",cgroup!="/"}`;
         const [some, full, reclaim, top] = await Promise.all([
           scalar(e, at),
-          scalar(inc("kernel_gossip_memory_pressure_stall_seconds_total", { kind: "full" }), at),
+          scalar(inc(METRIC.memoryStall, { kind: "full" }), at),
           scalar(born(reclaimSel), at),
           node
             ? query(
@@ -139,13 +140,13 @@ export function prometheusSource(baseUrl: string, timeoutMs: number) {
         return out(quantities, e, attributes);
       }
       case "runqueue-delay": {
-        const e = `histogram_quantile(0.99, sum by (le) (rate(kernel_gossip_runqueue_delay_seconds_bucket{${matchers(q)}}[${w}])))`;
+        const e = `histogram_quantile(0.99, sum by (le) (rate(${METRIC.runqueue}_bucket{${matchers(q)}}[${w}])))`;
         const p99 = await scalar(e, at);
         if (p99 === undefined) return undefined;
         return out([{ name: "runqueueDelayP99Seconds", value: p99, unit: "seconds" }], e);
       }
       case "packet-drops": {
-        const e = counted("kernel_gossip_packet_drops_total", q.reason ? { reason: q.reason } : {});
+        const e = counted(METRIC.packetDrops, q.reason ? { reason: q.reason } : {});
         const drops = await scalar(e, at);
         if (drops === undefined) return undefined;
         return out(
@@ -157,7 +158,7 @@ export function prometheusSource(baseUrl: string, timeoutMs: number) {
       case "tcp-retransmits":
       case "tcp-resets": {
         const name = q.signal === "tcp-resets" ? "resets" : "retransmits";
-        const e = counted(`kernel_gossip_tcp_${name}_total`);
+        const e = counted(METRIC[name]);
         const n = await scalar(e, at);
         if (n === undefined) return undefined;
         return out([{ name, value: Math.max(0, Math.round(n)), unit: "count" }], e);

@@ -11,11 +11,15 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { KernelWhisper } from "../../shared/model/kernel-whisper.ts";
-import { startCluster, type Cluster } from "../../../tests/env/cluster.ts";
+import { startCluster, type Cluster } from "../../local/runtime/cluster.ts";
 import { memoryCgroup, type MemoryCgroup } from "../../../tests/env/memcg.ts";
-import { startObserver, type Observer } from "../../../tests/env/observer.ts";
-import { sleep } from "../../../tests/env/process.ts";
-import { eventually, startOperatorProcess, type OperatorProcess } from "../testing.ts";
+import { startObserver, type Observer } from "../../local/runtime/observer.ts";
+import { sleep } from "../../local/runtime/process.ts";
+import {
+  eventually,
+  startOperatorProcess,
+  type OperatorProcess,
+} from "../../../tests/support/operator.ts";
 
 const NS = "kernel-gossip";
 const CGROUPS = 4;

@@ -10,12 +10,13 @@
 import assert from "node:assert/strict";
 import { readFile, rm } from "node:fs/promises";
 import { after, before, test } from "node:test";
-import { startCluster, type Cluster } from "../../../tests/env/cluster.ts";
-import { sleep } from "../../../tests/env/process.ts";
+import { startCluster, type Cluster } from "../../local/runtime/cluster.ts";
+import { sleep } from "../../local/runtime/process.ts";
 import { kubeconfigVia, stallProxy, type StallProxy } from "../../../tests/env/stall-proxy.ts";
 import { LEASE_DEFAULTS } from "../leader.ts";
 import type { RunningOperator } from "../operator.ts";
-import { eventually, startTestOperator, testConfig } from "../testing.ts";
+import { eventually, startTestOperator, testConfig } from "../../../tests/support/operator.ts";
+import { alertmanagerBody } from "../../../tests/support/alertmanager-body.ts";
 
 const NS = "kernel-gossip";
 // The shipped timing (client-go's defaults): 15 s lease, 10 s renew deadline, 2 s retry.
@@ -49,24 +50,18 @@ const replica = (identity: string, kubeconfig: string) =>
 /** Alerts for a new subject every 100 ms to both replicas: the leader always has something to write. */
 async function drive() {
   for (let i = 0; driving; i++) {
-    const body = JSON.stringify({
-      receiver: "kg",
-      status: "firing",
-      version: "4",
-      alerts: [
+    const body = JSON.stringify(
+      alertmanagerBody(
         {
-          status: "firing",
-          labels: {
-            alertname: "KernelCpuThrottling",
-            kernel_gossip_signal: "cpu-throttling",
-            cgroup: `/stall-test/w${i % 40}`,
-            node: "node-a",
-          },
-          annotations: { kernel_gossip_value: String((i % 90) / 100 + 0.05) },
-          startsAt: new Date().toISOString(),
+          alertname: "KernelCpuThrottling",
+          kernel_gossip_signal: "cpu-throttling",
+          cgroup: `/stall-test/w${i % 40}`,
+          node: "node-a",
         },
-      ],
-    });
+        { kernel_gossip_value: String((i % 90) / 100 + 0.05) },
+        { startsAt: new Date().toISOString() },
+      ),
+    );
     await Promise.all(
       [a, b].map((op) =>
         fetch(`${op.url}/webhooks/alertmanager`, {

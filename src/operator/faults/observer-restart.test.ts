@@ -11,9 +11,9 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { KernelWhisper } from "../../shared/model/kernel-whisper.ts";
-import { freePort } from "../../../tests/env/cluster.ts";
+import { freePort } from "../../local/runtime/cluster.ts";
 import { memoryCgroup, type MemoryCgroup } from "../../../tests/env/memcg.ts";
-import { startObserver, type Observer } from "../../../tests/env/observer.ts";
+import { startObserver, type Observer } from "../../local/runtime/observer.ts";
 import { stallProxy, type StallProxy } from "../../../tests/env/stall-proxy.ts";
 import {
   closeTestCluster,
@@ -21,7 +21,12 @@ import {
   type TestCluster,
 } from "../../../tests/env/test-cluster.ts";
 import type { RunningOperator } from "../operator.ts";
-import { eventually, listWhispers, startTestOperator, testConfig } from "../testing.ts";
+import {
+  eventually,
+  listWhispers,
+  startTestOperator,
+  testConfig,
+} from "../../../tests/support/operator.ts";
 
 const KILLS_BEFORE = 12;
 const KILLS_AFTER = 12;

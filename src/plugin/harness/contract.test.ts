@@ -10,8 +10,8 @@ import { describe, test } from "node:test";
 import { createRequire } from "node:module";
 import { SEVERITIES, SIGNALS } from "../../shared/model/kernel-whisper.ts";
 import { FiltersSchema, QueryRequestSchema, QuerySchema } from "../../gateway/schemas.ts";
-import { PLOT_SIGNALS } from "../../gateway/signals.ts";
-import { REPO_ROOT } from "../../../tests/env/binaries.ts";
+import { PLOT_SIGNALS } from "../../shared/signals/catalogue.ts";
+import { REPO_ROOT } from "../../local/runtime/binaries.ts";
 
 // The gateway's ajv (the repository's), not the older one the plugin's eslint nests here.
 interface Validator {

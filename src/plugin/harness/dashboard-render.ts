@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { parse } from "yaml";
-import { REPO_ROOT } from "../../../tests/env/binaries.ts";
+import { REPO_ROOT } from "../../local/runtime/binaries.ts";
 import { ENV } from "../../shared/grafana/contract.ts";
 import { PROVISIONING } from "../../shared/grafana/files.ts";
 import { DIST_DIR, ensurePluginBuilt } from "./build.ts";

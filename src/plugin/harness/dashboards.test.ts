@@ -14,7 +14,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { REPO_ROOT } from "../../../tests/env/binaries.ts";
+import { REPO_ROOT } from "../../local/runtime/binaries.ts";
 import { closeTestCluster, testCluster } from "../../../tests/env/test-cluster.ts";
 import { playScenes, type Scenes } from "../../local/scenes/play.ts";
 import { startSceneStack, type SceneStack } from "../../local/scenes/stack.ts";

@@ -12,17 +12,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { REPO_ROOT } from "../../../tests/env/binaries.ts";
+import { REPO_ROOT } from "../../local/runtime/binaries.ts";
 import { cpuCgroup, type CpuCgroup, type CpuStat } from "../../../tests/env/cgroup.ts";
-import { freePort } from "../../../tests/env/cluster.ts";
-import { startObserver, type Observer } from "../../../tests/env/observer.ts";
+import { freePort } from "../../local/runtime/cluster.ts";
+import { startObserver, type Observer } from "../../local/runtime/observer.ts";
 import {
   closeTestCluster,
   testCluster,
   type TestCluster,
 } from "../../../tests/env/test-cluster.ts";
 import type { RunningGateway } from "../../gateway/gateway.ts";
-import { cleanupStack, eventually, startTestGateway, TOKEN } from "../../gateway/testing.ts";
+import {
+  cleanupStack,
+  eventually,
+  startTestGateway,
+  TOKEN,
+} from "../../../tests/support/gateway.ts";
 import { bundleHarnessPage } from "./bundle.ts";
 import { DIST_DIR, ensurePluginBuilt } from "./build.ts";
 import { startHarnessServer, type HarnessServer } from "./server.ts";
@@ -210,33 +215,37 @@ before(async () => {
   gateway = await startTestGateway({
     KUBECONFIG: kube.kubeconfig,
     KG_OBSERVER_URLS: `${NODE}=${observer.url}`,
-    KG_OBSERVER_SCRAPE_MS: "500",
+    KG_OBSERVER_SCRAPE_INTERVAL: "500ms",
   });
   cleanup.defer(() => gateway.close());
   statBefore = await cg.cpuStat();
   loadStartMs = Date.now();
   await cg.startLoad();
-  await eventually("the gateway holds throttling points of the test cgroup", 60_000, async () => {
-    const res = await fetch(`${gateway.url}/api/v1/query`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify({
-        queries: [
-          {
-            refId: "A",
-            type: "signal",
-            signal: "cpu-throttling",
-            intervalMs: 1000,
-            range: { from: loadStartMs, to: Date.now() },
-            filters: { cgroup: [cg.path] },
-          },
-        ],
-      }),
-    });
-    const body = (await res.json()) as { results: Record<string, { frames: Frame[] }> };
-    const n = body.results.A?.frames[0]?.fields[1]?.values.length ?? 0;
-    return n >= 5 ? true : undefined;
-  });
+  await eventually(
+    "the gateway holds throttling points of the test cgroup",
+    async () => {
+      const res = await fetch(`${gateway.url}/api/v1/query`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          queries: [
+            {
+              refId: "A",
+              type: "signal",
+              signal: "cpu-throttling",
+              intervalMs: 1000,
+              range: { from: loadStartMs, to: Date.now() },
+              filters: { cgroup: [cg.path] },
+            },
+          ],
+        }),
+      });
+      const body = (await res.json()) as { results: Record<string, { frames: Frame[] }> };
+      const n = body.results.A?.frames[0]?.fields[1]?.values.length ?? 0;
+      return n >= 5 ? true : undefined;
+    },
+    60_000,
+  );
 
   server = await startHarnessServer({
     distDir: DIST_DIR,

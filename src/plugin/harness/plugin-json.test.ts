@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
-import { REPO_ROOT } from "../../../tests/env/binaries.ts";
+import { REPO_ROOT } from "../../local/runtime/binaries.ts";
 import { DIST_DIR, PLUGIN_DIR, ensurePluginBuilt } from "./build.ts";
 
 interface Validator {

@@ -11,8 +11,8 @@
 import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { REPO_ROOT } from "../../../tests/env/binaries.ts";
-import { sleep } from "../../../tests/env/process.ts";
+import { REPO_ROOT } from "../../local/runtime/binaries.ts";
+import { sleep } from "../../local/runtime/process.ts";
 import { playScenes, type Scenes } from "../../local/scenes/play.ts";
 import { startSceneStack, type SceneStack } from "../../local/scenes/stack.ts";
 import { GATEWAY_DS } from "../../shared/grafana/contract.ts";

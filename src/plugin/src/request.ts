@@ -14,7 +14,7 @@ import {
 import type { KernelQuery, QueryFilters, VariableQuery } from "./types";
 
 /**
- * The gateway's smallest step (its KG_MIN_INTERVAL_MS default): a shorter one is
+ * The gateway's smallest step (its KG_MIN_INTERVAL default): a shorter one is
  * refused with a 400. Grafana computes intervals from range / panel width, which
  * for a few minutes on a wide panel is well under a second.
  */

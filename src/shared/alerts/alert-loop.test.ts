@@ -20,11 +20,11 @@ import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { parse } from "yaml";
-import { startAlertmanager, type Alertmanager } from "../../../tests/env/alertmanager.ts";
+import { startAlertmanager, type Alertmanager } from "../../local/runtime/alertmanager.ts";
 import { cpuCgroup, type CpuCgroup } from "../../../tests/env/cgroup.ts";
-import { startObserver, type Observer } from "../../../tests/env/observer.ts";
-import { sleep } from "../../../tests/env/process.ts";
-import { startPrometheus, type Prometheus } from "../../../tests/env/prometheus.ts";
+import { startObserver, type Observer } from "../../local/runtime/observer.ts";
+import { sleep } from "../../local/runtime/process.ts";
+import { startPrometheus, type Prometheus } from "../../local/runtime/prometheus.ts";
 import {
   closeTestCluster,
   testCluster,
@@ -32,7 +32,12 @@ import {
 } from "../../../tests/env/test-cluster.ts";
 import { loadConfig } from "../../operator/config.ts";
 import type { RunningOperator } from "../../operator/operator.ts";
-import { eventually, listWhispers, startTestOperator, testConfig } from "../../operator/testing.ts";
+import {
+  eventually,
+  listWhispers,
+  startTestOperator,
+  testConfig,
+} from "../../../tests/support/operator.ts";
 import { RULES_PATH } from "../crds/generate.ts";
 import { PROVISIONING } from "../grafana/files.ts";
 import type { KernelWhisper } from "../model/kernel-whisper.ts";
@@ -41,7 +46,7 @@ import {
   grafanaWebhookRequest,
   interpolate,
   type ProvisionedAlerting,
-} from "./grafana-webhook-request.ts";
+} from "../../../tests/support/grafana/webhook-request.ts";
 
 const MEMCG_ROOT = existsSync("/sys/fs/cgroup/memory/memory.limit_in_bytes")
   ? "/sys/fs/cgroup/memory"

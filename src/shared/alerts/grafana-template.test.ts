@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { stringify } from "yaml";
-import { startPrometheus, type Prometheus } from "../../../tests/env/prometheus.ts";
-import { eventually } from "../../gateway/testing.ts";
-import { goFloat, renderTemplate } from "./grafana-template.ts";
+import { startPrometheus, type Prometheus } from "../../local/runtime/prometheus.ts";
+import { eventually } from "../../../tests/support/gateway.ts";
+import { goFloat, renderTemplate } from "../../../tests/support/grafana/template.ts";
 import { ALERT_SPECS } from "./rules.ts";
 
 const VALUES = [
@@ -58,11 +58,15 @@ interface PromAlert {
 }
 
 test("summaries render as the real Prometheus template engine renders them", async () => {
-  const alerts = await eventually("every template alert", 30_000, async () => {
-    const r = await fetch(`${prom.url}/api/v1/alerts`);
-    const a = ((await r.json()) as { data: { alerts: PromAlert[] } }).data.alerts;
-    return a.length === ALERT_SPECS.length * VALUES.length ? a : undefined;
-  });
+  const alerts = await eventually(
+    "every template alert",
+    async () => {
+      const r = await fetch(`${prom.url}/api/v1/alerts`);
+      const a = ((await r.json()) as { data: { alerts: PromAlert[] } }).data.alerts;
+      return a.length === ALERT_SPECS.length * VALUES.length ? a : undefined;
+    },
+    30_000,
+  );
   for (const a of alerts) {
     const spec = ALERT_SPECS.find((s) => s.uid === a.labels.spec);
     assert.ok(spec);

@@ -16,7 +16,7 @@ import {
   grafanaWebhookRequest,
   interpolate,
   type ProvisionedAlerting,
-} from "./grafana-webhook-request.ts";
+} from "../../../tests/support/grafana/webhook-request.ts";
 import { ALERT_SPECS } from "./rules.ts";
 
 test("Grafana's ${VAR} / $VAR expansion, $$ for a literal $", () => {

@@ -6,9 +6,10 @@
 // severity, subject labels from the series) and the evidence annotations.
 import type { Unit } from "../model/common.ts";
 import type { Severity, Signal } from "../model/kernel-whisper.ts";
+import { METRIC, WORKLOAD_LABELS } from "../signals/catalogue.ts";
 
 /** The labels that identify a workload in observer metrics (`node` comes from the scrape config). */
-export const SUBJECT = "namespace, pod, container, cgroup, node";
+export const SUBJECT = WORKLOAD_LABELS.join(", ");
 
 export interface AlertSpec {
   /** Prometheus alert name and Grafana rule title (both become the `alertname` label). */
@@ -47,7 +48,7 @@ export const ALERT_SPECS: readonly AlertSpec[] = [
     summary: (v) =>
       `The kernel throttled {{ $labels.pod }}{{ $labels.cgroup }} in {{ ${v} | humanizePercentage }} of CFS periods.`,
     value: (m, w) =>
-      `sum by (${SUBJECT}) (rate(kernel_gossip_cpu_cfs_throttled_periods_total${braces(m)}[${w}])) / sum by (${SUBJECT}) (rate(kernel_gossip_cpu_cfs_periods_total${braces(m)}[${w}]))`,
+      `sum by (${SUBJECT}) (rate(${METRIC.throttledPeriods}${braces(m)}[${w}])) / sum by (${SUBJECT}) (rate(${METRIC.periods}${braces(m)}[${w}]))`,
   },
   {
     alert: "KernelRunqueueDelay",
@@ -60,7 +61,7 @@ export const ALERT_SPECS: readonly AlertSpec[] = [
     summary: (v) =>
       `Runnable threads of {{ $labels.pod }}{{ $labels.cgroup }} wait {{ ${v} | humanizeDuration }} (p99) for a CPU.`,
     value: (m, w) =>
-      `histogram_quantile(0.99, sum by (le, ${SUBJECT}) (rate(kernel_gossip_runqueue_delay_seconds_bucket${braces(m)}[${w}])))`,
+      `histogram_quantile(0.99, sum by (le, ${SUBJECT}) (rate(${METRIC.runqueue}_bucket${braces(m)}[${w}])))`,
   },
   {
     alert: "KernelOomKill",
@@ -75,7 +76,7 @@ export const ALERT_SPECS: readonly AlertSpec[] = [
     // A cgroup's counter appears with its first kill, so increase() alone misses
     // that kill; the `unless … offset` arm catches series that are new in the window.
     value: (m, w) =>
-      `((sum by (${SUBJECT}) (increase(kernel_gossip_oom_kills_total${braces(m)}[${w}])) > 0) or sum by (${SUBJECT}) (kernel_gossip_oom_kills_total${braces(m)} unless kernel_gossip_oom_kills_total${braces(m)} offset ${w}))`,
+      `((sum by (${SUBJECT}) (increase(${METRIC.oomKills}${braces(m)}[${w}])) > 0) or sum by (${SUBJECT}) (${METRIC.oomKills}${braces(m)} unless ${METRIC.oomKills}${braces(m)} offset ${w}))`,
   },
   {
     alert: "KernelMemoryPressure",
@@ -87,8 +88,7 @@ export const ALERT_SPECS: readonly AlertSpec[] = [
     threshold: 1,
     summary: (v) =>
       `Tasks of {{ $labels.pod }}{{ $labels.cgroup }} stalled on memory for {{ ${v} | humanizeDuration }}.`,
-    value: (m, w) =>
-      `sum by (${SUBJECT}) (increase(kernel_gossip_memory_pressure_stall_seconds_total{kind="some"${m}}[${w}]))`,
+    value: (m, w) => `sum by (${SUBJECT}) (increase(${METRIC.memoryStall}{kind="some"${m}}[${w}]))`,
   },
   {
     alert: "KernelPacketDrops",
@@ -101,7 +101,7 @@ export const ALERT_SPECS: readonly AlertSpec[] = [
     summary: (v) =>
       `The kernel dropped {{ ${v} }} packets of {{ $labels.pod }}{{ $labels.cgroup }} ({{ $labels.reason }}).`,
     value: (m, w) =>
-      `sum by (${SUBJECT}, reason) (increase(kernel_gossip_packet_drops_total${braces(m)}[${w}]))`,
+      `sum by (${SUBJECT}, reason) (increase(${METRIC.packetDrops}${braces(m)}[${w}]))`,
   },
   {
     alert: "KernelTcpRetransmits",
@@ -113,8 +113,7 @@ export const ALERT_SPECS: readonly AlertSpec[] = [
     threshold: 10,
     summary: (v) =>
       `TCP retransmitted {{ ${v} }} segments of {{ $labels.pod }}{{ $labels.cgroup }}.`,
-    value: (m, w) =>
-      `sum by (${SUBJECT}) (increase(kernel_gossip_tcp_retransmits_total${braces(m)}[${w}]))`,
+    value: (m, w) => `sum by (${SUBJECT}) (increase(${METRIC.retransmits}${braces(m)}[${w}]))`,
   },
 ];
 

@@ -2,7 +2,7 @@
 // whispers with the operator's reading and recommendation, each kernel signal
 // over time — with variables from the plugin. Fits one 1920×1080 screen
 // (25 grid rows), the size it is shown at (docs/screenshots).
-import { SIGNAL_DEFS, type PlotSignal } from "../../gateway/signals.ts";
+import { METRIC, SIGNAL_DEFS, type PlotSignal } from "../signals/catalogue.ts";
 import {
   columns,
   dashboard,
@@ -125,26 +125,19 @@ export const kernelTruth = () =>
           stack(
             stat({
               title: "Observers reporting",
-              description:
-                "Observers whose /metrics Prometheus holds now (one kernel_gossip_scrape_duration_seconds series each).",
+              description: `Observers whose /metrics Prometheus holds now (one ${METRIC.scrapeDuration} series each).`,
               unit: "short",
               w: 4,
               h: 4,
               thresholds: oneColor("blue"),
               options: { textMode: "value", graphMode: "none" },
               targets: [
-                prom(
-                  "A",
-                  "count(kernel_gossip_scrape_duration_seconds) or vector(0)",
-                  "observers",
-                  "instant",
-                ),
+                prom("A", `count(${METRIC.scrapeDuration}) or vector(0)`, "observers", "instant"),
               ],
             }),
             stat({
               title: "Kernel events lost in range",
-              description:
-                "Events the observers' ring buffers could not take (increase of kernel_gossip_events_lost_total over the time range); non-zero means some counts above are low.",
+              description: `Events the observers' ring buffers could not take (increase of ${METRIC.eventsLost} over the time range); non-zero means some counts above are low.`,
               unit: "short",
               w: 4,
               h: 5,
@@ -158,7 +151,7 @@ export const kernelTruth = () =>
               targets: [
                 prom(
                   "A",
-                  "sum(increase(kernel_gossip_events_lost_total[$__range])) or vector(0)",
+                  `sum(increase(${METRIC.eventsLost}[$__range])) or vector(0)`,
                   "lost events",
                   "instant",
                 ),

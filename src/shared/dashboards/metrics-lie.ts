@@ -20,6 +20,7 @@ import {
   variable,
   type PanelSpec,
 } from "./panels.ts";
+import { METRIC } from "../signals/catalogue.ts";
 
 const filters = { namespace: "$namespace", pod: "$pod", container: "$container" };
 const sel = 'namespace="$namespace",pod="$pod",container="$container"';
@@ -121,12 +122,12 @@ export const metricsLie = () =>
             targets: [
               prom(
                 "A",
-                `100 * ${rate("kernel_gossip_cpu_usage_seconds_total")} / sum(kernel_gossip_cpu_limit_cores{${sel}})`,
+                `100 * ${rate(METRIC.usageSeconds)} / sum(${METRIC.limitCores}{${sel}})`,
                 "average CPU (% of limit)",
               ),
               prom(
                 "B",
-                `100 * ${rate("kernel_gossip_cpu_cfs_throttled_periods_total")} / ${rate("kernel_gossip_cpu_cfs_periods_total")}`,
+                `100 * ${rate(METRIC.throttledPeriods)} / ${rate(METRIC.periods)}`,
                 "throttled periods (%)",
               ),
             ],

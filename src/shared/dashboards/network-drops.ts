@@ -2,7 +2,7 @@
 // from Prometheus over the observers' skb:kfree_skb counts — which reason hit
 // which pod over the range as bars — plus the gateway's per-workload drops
 // and TCP retransmits.
-import { SIGNAL_DEFS } from "../../gateway/signals.ts";
+import { METRIC, SIGNAL_DEFS } from "../signals/catalogue.ts";
 import {
   bargauge,
   columns,
@@ -20,7 +20,7 @@ import {
 const filters = { namespace: "$namespace", pod: "$pod" };
 const sel = 'namespace=~"$namespace",pod=~"$pod"';
 const drops = (by: string, fn = "rate", w = "$__rate_interval") =>
-  `sum by (${by}) (${fn}(kernel_gossip_packet_drops_total{${sel}}[${w}]))`;
+  `sum by (${by}) (${fn}(${METRIC.packetDrops}{${sel}}[${w}]))`;
 /** Drops per pod and reason over the whole range, largest first (instant, rounded to packets). */
 const inRange = `sort_desc(round(${drops("namespace, pod, reason", "increase", "$__range")}) > 0)`;
 

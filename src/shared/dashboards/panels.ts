@@ -3,7 +3,7 @@
 // plugin's own query model (what Grafana hands its query()) and for
 // Prometheus, and variables answered by the plugin's custom variable support.
 // Every panel names its unit: the builder signatures make it mandatory.
-import type { PlotSignal } from "../../gateway/signals.ts";
+import type { PlotSignal } from "../signals/catalogue.ts";
 import { GATEWAY_DS, PROMETHEUS_DS, type DataSourceRef } from "../grafana/contract.ts";
 
 export const SCHEMA_VERSION = 42;

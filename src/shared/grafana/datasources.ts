@@ -35,7 +35,7 @@ export const datasourcesFile = () => ({
       url: env(ENV.prometheusUrl),
       isDefault: false,
       editable: false,
-      // The scrape interval the gateway assumes too (KG_SCRAPE_INTERVAL_MS); $__rate_interval builds on it.
+      // The scrape interval the gateway assumes too (KG_SCRAPE_INTERVAL); $__rate_interval builds on it.
       jsonData: { timeInterval: "15s", httpMethod: "POST" },
     },
   ],

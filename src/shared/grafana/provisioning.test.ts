@@ -30,7 +30,7 @@ import {
   foreignKeys,
   pluginRequest,
   pluginVariablePath,
-} from "./plugin-request.ts";
+} from "../../../tests/support/grafana/plugin-request.ts";
 import {
   AlertingFile,
   DashboardProvidersFile,

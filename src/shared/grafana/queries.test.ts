@@ -11,18 +11,23 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { REPO_ROOT } from "../../../tests/env/binaries.ts";
+import { METRIC } from "../signals/catalogue.ts";
+import { REPO_ROOT } from "../../local/runtime/binaries.ts";
 import { cpuCgroup, type CpuCgroup } from "../../../tests/env/cgroup.ts";
-import { startObserver, type Observer } from "../../../tests/env/observer.ts";
-import { startPrometheus, type Prometheus } from "../../../tests/env/prometheus.ts";
+import { startObserver, type Observer } from "../../local/runtime/observer.ts";
+import { startPrometheus, type Prometheus } from "../../local/runtime/prometheus.ts";
 import { closeTestCluster, testCluster } from "../../../tests/env/test-cluster.ts";
 import type { RunningGateway } from "../../gateway/gateway.ts";
-import { apiClient, eventually, startTestGateway } from "../../gateway/testing.ts";
+import { apiClient, eventually, startTestGateway } from "../../../tests/support/gateway.ts";
 import { grafanaAlerting } from "../alerts/grafana-alerting.ts";
 import { SHIPPED_RULES } from "../alerts/rules.ts";
 import { DASHBOARDS } from "../dashboards/index.ts";
 import { PLUGIN_ID } from "./contract.ts";
-import { csvInterpolate, pluginRequest, pluginVariablePath } from "./plugin-request.ts";
+import {
+  csvInterpolate,
+  pluginRequest,
+  pluginVariablePath,
+} from "../../../tests/support/grafana/plugin-request.ts";
 
 type Board = ReturnType<(typeof DASHBOARDS)[string]>;
 interface AnyTarget {
@@ -52,12 +57,16 @@ before(async () => {
   gw = await startTestGateway({
     KUBECONFIG: kube.kubeconfig,
     KG_PROMETHEUS_URL: prom.url,
-    KG_SCRAPE_INTERVAL_MS: "1000",
+    KG_SCRAPE_INTERVAL: "1s",
   });
-  await eventually("two scrapes of the observer", 60_000, async () => {
-    const r = await promQuery("count_over_time(kernel_gossip_scrape_duration_seconds[1m])");
-    return Number(r.data?.result[0]?.value?.[1] ?? 0) >= 2 ? true : undefined;
-  });
+  await eventually(
+    "two scrapes of the observer",
+    async () => {
+      const r = await promQuery(`count_over_time(${METRIC.scrapeDuration}[1m])`);
+      return Number(r.data?.result[0]?.value?.[1] ?? 0) >= 2 ? true : undefined;
+    },
+    60_000,
+  );
 });
 after(async () => {
   for (const stop of [() => gw.close(), () => prom.stop(), () => observer.stop(), () => cg.stop()])
@@ -134,7 +143,7 @@ test("every PromQL expression evaluates on the real Prometheus over the real obs
   }
   assert.deepEqual([...missing], [], "metrics the observer does not export");
   // And one that must have data on any machine with a running observer.
-  const up = await promQuery("count(kernel_gossip_scrape_duration_seconds) or vector(0)");
+  const up = await promQuery(`count(${METRIC.scrapeDuration}) or vector(0)`);
   assert.equal(up.data?.result[0]?.value?.[1], "1");
 });
 

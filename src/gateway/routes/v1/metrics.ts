@@ -4,7 +4,7 @@
 // the answer is an ExportMetricsServiceResponse in the same encoding, with a
 // partial success naming points not stored. Malformed bodies get 400 with a
 // google.rpc.Status, also in the request's encoding. Bearer auth as every
-// other route; the body cap is KG_OTLP_BODY_LIMIT (compressed) and 8× that
+// other route; the body cap is KG_OTLP_BODY_LIMIT_BYTES (compressed) and 8× that
 // after gunzip, so a small bomb cannot inflate without bound.
 import { gunzipSync } from "node:zlib";
 import { Type } from "@sinclair/typebox";

@@ -7,7 +7,7 @@ import type { GatewayContext } from "../../../queries/context.ts";
 import { birthTuples, whisperTuples } from "../../../queries/index.ts";
 import { ErrorSchema } from "../../../schemas.ts";
 import type { App } from "../../../server.ts";
-import { PLOT_SIGNALS } from "../../../signals.ts";
+import { PLOT_SIGNALS } from "../../../../shared/signals/catalogue.ts";
 import type { Filters } from "../../../sources/source.ts";
 import { pixieVariable } from "../../../queries/pixie-variables.ts";
 import { headersTooLarge, openIf, unauthorized } from "../../security.ts";

@@ -15,7 +15,7 @@ import {
   type WireColumn,
   type PixieTypeName,
   type WireStatus,
-} from "./proto.ts";
+} from "../../../src/gateway/pixie/proto.ts";
 
 export interface SubstituteColumn {
   name: string;

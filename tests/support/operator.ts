@@ -1,17 +1,17 @@
 // Test helpers for the operator against the real API server: an in-process
 // operator on a free port, the operator as its own process (to measure its
 // memory), and polling reads of whispers through kubectl.
-import type { KernelWhisper } from "../shared/model/kernel-whisper.ts";
+import type { KernelWhisper } from "../../src/shared/model/kernel-whisper.ts";
 import { readFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { REPO_ROOT } from "../../tests/env/binaries.ts";
-import { freePort } from "../../tests/env/cluster.ts";
-import { httpOk, launch, stopChild, waitFor } from "../../tests/env/process.ts";
-import type { TestCluster } from "../../tests/env/test-cluster.ts";
-import { defaults, type Config } from "./config.ts";
-import { logger } from "./log.ts";
-import { startOperator, type RunningOperator } from "./operator.ts";
+import { REPO_ROOT } from "../../src/local/runtime/binaries.ts";
+import { freePort } from "../../src/local/runtime/cluster.ts";
+import { httpOk, launch, stopChild, waitFor } from "../../src/local/runtime/process.ts";
+import type { TestCluster } from "../env/test-cluster.ts";
+import { defaults, type Config } from "../../src/operator/config.ts";
+import { logger } from "../../src/operator/log.ts";
+import { startOperator, type RunningOperator } from "../../src/operator/operator.ts";
 
 export function testConfig(
   kubeconfig: string,
@@ -43,28 +43,7 @@ export async function listWhispers(kube: TestCluster, namespace: string): Promis
   return (JSON.parse(res.stdout) as { items: KernelWhisper[] }).items;
 }
 
-/** Polls until `pick` returns something (or throws with the last state after `timeoutMs`). */
-export async function eventually<T>(
-  what: string,
-  pick: () => Promise<T | undefined>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await pick();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`,
-      );
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
+export { eventually } from "./eventually.ts";
 
 /** One field of an object (kubectl -o jsonpath), e.g. get(kube, "pod/web", ns, ".spec.nodeName"). */
 export async function field(

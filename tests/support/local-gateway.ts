@@ -1,13 +1,14 @@
-// The gateway for `./kg run` (src/local/up.ts): main.ts as a child process on a
-// free loopback port with a fresh random token, ready when /readyz says the
-// caches synced. Returns what the run command prints.
+// A gateway process for tests (src/gateway/main.test.ts): main.ts as a child on
+// a free loopback port with a fresh random token and the environment a
+// deployment would set, ready when /readyz says the caches synced. (`./kg run`
+// starts its gateway in src/local/components.ts.)
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { REPO_ROOT } from "../../tests/env/binaries.ts";
-import { freePort } from "../../tests/env/cluster.ts";
-import { httpOk, launch, stopChild, waitFor } from "../../tests/env/process.ts";
+import { REPO_ROOT } from "../../src/local/runtime/binaries.ts";
+import { freePort } from "../../src/local/runtime/cluster.ts";
+import { httpOk, launch, stopChild, waitFor } from "../../src/local/runtime/process.ts";
 
 export interface LocalGatewayOptions {
   kubeconfig: string;

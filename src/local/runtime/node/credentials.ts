@@ -15,14 +15,15 @@ export interface ControlPlane {
   caKey: string;
 }
 
-/** Reads server and CA from a kubeconfig written by tests/env/cluster.ts (CA key beside the CA). */
+/** Reads server and CA from a kubeconfig written by src/local/runtime/cluster.ts (CA key beside the CA). */
 export function controlPlaneOf(kubeconfig: string): ControlPlane {
   const text = readFileSync(kubeconfig, "utf8");
   const server = /^\s*server:\s*(\S+)/m.exec(text)?.[1];
   const caCert = /^\s*certificate-authority:\s*(\S+)/m.exec(text)?.[1];
   if (!server || !caCert) throw new Error(`${kubeconfig}: no server or certificate-authority`);
   const caKey = join(dirname(caCert), "ca.key");
-  if (!existsSync(caKey)) throw new Error(`CA key ${caKey} not found (not a tests/env cluster?)`);
+  if (!existsSync(caKey))
+    throw new Error(`CA key ${caKey} not found (not a src/local/runtime cluster?)`);
   return { server, caCert, caKey };
 }
 

@@ -2,7 +2,11 @@
 // (src/shared/model/observer-events.ts), for a pod with a sandbox and one app
 // container on cgroupfs (kubelet's layout on these hosts). Builders, not data:
 // every test states the numbers it then asserts.
-import type { BirthEvent, BirthStep, ObserverEvent } from "../../shared/model/observer-events.ts";
+import type {
+  BirthEvent,
+  BirthStep,
+  ObserverEvent,
+} from "../../src/shared/model/observer-events.ts";
 
 export interface BirthPod {
   namespace?: string;

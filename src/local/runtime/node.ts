@@ -1,5 +1,5 @@
 // A real single-node Kubernetes node for tests, started against a test control
-// plane (tests/env/cluster.ts): the real kubelet, Debian's containerd 1.6 and
+// plane (./cluster.ts): the real kubelet, Debian's containerd 1.6 and
 // runc, CNI bridge networking on a private bridge, images built locally. Pods
 // created through the API server with spec.nodeName set to this node (there
 // is no scheduler) really run here. stop() undoes everything it set up and

@@ -8,10 +8,10 @@ import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { parseAllDocuments, parse } from "yaml";
-import { REPO_ROOT } from "../../tests/env/binaries.ts";
-import type { TestCluster } from "../../tests/env/test-cluster.ts";
-import { parseConfig } from "./config.ts";
-import { startGateway, type RunningGateway } from "./gateway.ts";
+import { REPO_ROOT } from "../../src/local/runtime/binaries.ts";
+import type { TestCluster } from "../env/test-cluster.ts";
+import { parseConfig } from "../../src/gateway/config.ts";
+import { startGateway, type RunningGateway } from "../../src/gateway/gateway.ts";
 
 export const TOKEN = `test-${randomBytes(12).toString("hex")}`;
 
@@ -174,28 +174,7 @@ export async function apiClient(base: string, token: string | undefined = TOKEN)
   };
 }
 
-/** Polls until `probe` returns a value (not undefined), or fails after timeoutMs. */
-export async function eventually<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      const why = last instanceof Error ? `: ${last.message}` : "";
-      throw new Error(`${what}: not within ${timeoutMs} ms${why}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+export { eventually } from "./eventually.ts";
 
 /**
  * Cleanups registered as each resource starts, run newest first from after():

@@ -6,7 +6,7 @@
 // selected values joined by commas. Grafana itself cannot run here; this is
 // the boundary between it and the plugin.
 import { join } from "node:path";
-import type { Query } from "../../gateway/schemas.ts";
+import type { Query } from "../../../src/gateway/schemas.ts";
 
 /** Keys of the plugin's KernelQuery (src/plugin/src/types.ts) plus Grafana's own. */
 const KERNEL_QUERY_KEYS = new Set([
@@ -34,7 +34,7 @@ interface ContractModule {
   QUERY_TYPES: readonly string[];
   VARIABLE_KINDS: readonly string[];
 }
-const SRC = join(import.meta.dirname, "../../plugin/src");
+const SRC = join(import.meta.dirname, "../../../src/plugin/src");
 const request = (await import(join(SRC, "request.ts"))) as RequestModule;
 const contract = (await import(join(SRC, "contract.ts"))) as ContractModule;
 

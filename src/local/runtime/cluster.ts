@@ -198,7 +198,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<Cluster> {
       // Only a configuration value: nothing routes to this range.
       "--service-cluster-ip-range=10.96.0.0/24",
       "--allow-privileged=true",
-      // Test nodes (tests/env/node.ts) have no DNS name: dial the kubelet by its InternalIP.
+      // Test nodes (src/local/runtime/node.ts) have no DNS name: dial the kubelet by its InternalIP.
       "--kubelet-preferred-address-types=InternalIP,Hostname",
       "--authorization-mode=RBAC",
       // No controller-manager runs, so nothing would create default service accounts.

@@ -9,7 +9,7 @@
 // own header. The title and message are Grafana template output the operator
 // does not read; they follow the default subject's shape only.
 import { createHash, createHmac } from "node:crypto";
-import { renderTemplate } from "./grafana-template.ts";
+import { renderTemplate } from "./template.ts";
 
 export interface ProvisionedRule {
   uid: string;
