@@ -8,7 +8,7 @@
 #   - observer RSS and CPU while idle (scraped every 5 s) and under load
 # Needs root, perf (Debian linux-perf), taskset, curl.
 # Usage: bench/observer/run.sh   (env: REPS=5 LOOPS=200000 IDLE_SECONDS=15)
-set -euo pipefail
+set -eEuo pipefail
 # sort and join must agree on order (program names contain underscores).
 export LC_ALL=C
 
@@ -74,6 +74,11 @@ start_observer() {
 }
 
 stop_observer() {
+  if ! kill -0 "$OBS_PID" 2>/dev/null; then
+    echo "bench: the observer (pid $OBS_PID) exited before it was stopped; its stderr:" >&2
+    tail -20 "$WORK/err" >&2
+    exit 1
+  fi
   kill -TERM "$OBS_PID"
   wait "$OBS_PID" 2>/dev/null || true
   OBS_PID=""

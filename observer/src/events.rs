@@ -160,17 +160,20 @@ pub struct NamespacesCreated {
 }
 
 impl NamespacesCreated {
-    /// Set by index in birth.h order (mnt, uts, ipc, pid, net, user, cgroup, time).
+    /// Set the count of the namespace type at `index` of `birth_record.ns[]`
+    /// (birth.h's enum birth_ns_index; names in `probes::birth::NAMESPACES`).
     pub fn set(&mut self, index: usize, n: u64) {
-        let slot = match index {
-            0 => &mut self.mnt,
-            1 => &mut self.uts,
-            2 => &mut self.ipc,
-            3 => &mut self.pid,
-            4 => &mut self.net,
-            5 => &mut self.user,
-            6 => &mut self.cgroup,
-            _ => &mut self.time,
+        use crate::probes::birth::birth_ns_index as Ns;
+        let slot = match Ns(index as u32) {
+            Ns::BIRTH_NS_MNT => &mut self.mnt,
+            Ns::BIRTH_NS_UTS => &mut self.uts,
+            Ns::BIRTH_NS_IPC => &mut self.ipc,
+            Ns::BIRTH_NS_PID => &mut self.pid,
+            Ns::BIRTH_NS_NET => &mut self.net,
+            Ns::BIRTH_NS_USER => &mut self.user,
+            Ns::BIRTH_NS_CGROUP => &mut self.cgroup,
+            Ns::BIRTH_NS_TIME => &mut self.time,
+            _ => return,
         };
         *slot = (n > 0).then_some(n);
     }
@@ -350,6 +353,20 @@ impl EventHub {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn namespace_counts_land_under_the_names_the_birth_table_gives() {
+        for ns in &crate::probes::birth::NAMESPACES {
+            let mut c = NamespacesCreated::default();
+            c.set(ns.index, 3);
+            assert_eq!(
+                serde_json::to_value(&c).unwrap(),
+                serde_json::json!({ ns.name: 3 }),
+                "{}",
+                ns.name
+            );
+        }
+    }
 
     #[test]
     fn envelope_shape_and_replay() {

@@ -1,8 +1,13 @@
-//! Window bookkeeping over hand-built records shaped like what runc 1.1
-//! produces (the real sequence is covered by tests/births.rs).
+//! The tracker end to end (every record kind's handler, windows, waiting
+//! processes) over hand-built records shaped like what runc 1.1 produces (the
+//! real sequence is covered by tests/births.rs).
 
-use super::*;
-use crate::probes::birth::{BirthRecord, Kind};
+use std::time::Duration;
+
+use super::hierarchies::Hierarchies;
+use super::{BirthSettings, Tracker};
+use crate::events::{BirthActor, BirthCloseReason};
+use crate::probes::birth::{BirthRecord, Kind, TRACK_FULL, TRACK_WRITES};
 
 const MS: u64 = 1_000_000;
 const UID: &str = "11111111-2222-3333-4444-555555555555";

@@ -7,7 +7,7 @@ use crate::events::{
     BirthActor, BirthCloseReason, BirthContainer, BirthEvent, BirthStep, CgroupCreated,
     CgroupFileWrite, NamespacesCreated,
 };
-use crate::probes::birth::NS_NAMES;
+use crate::probes::birth::{NAMESPACES, NS_TYPES};
 
 pub const MAX_TIMELINE: usize = 512;
 pub const MAX_CGROUPS: usize = 256;
@@ -53,13 +53,13 @@ pub struct Window {
     pub forks: u64,
     pub execs: u64,
     /// Namespaces created by clone/clone3/unshare flags, by type.
-    pub ns_by_syscall: [u64; 8],
+    pub ns_by_syscall: [u64; NS_TYPES],
     /// Types joined with setns (then an inode change is not a creation).
-    pub ns_joined: [bool; 8],
+    pub ns_joined: [bool; NS_TYPES],
     /// The first namespace set seen (a runtime process, still on the host's).
-    pub ns_baseline: Option<[u32; 8]>,
+    pub ns_baseline: Option<[u32; NS_TYPES]>,
     /// Distinct inode numbers seen per type (nsproxy at fork/exec/mkdir).
-    pub ns_seen: [BTreeSet<u32>; 8],
+    pub ns_seen: [BTreeSet<u32>; NS_TYPES],
     pub cgroups: Vec<(String, String)>,
     /// (hierarchy id, cgroup id) → path of cgroups made in this window.
     pub ids: HashMap<(u32, u64), String>,
@@ -81,8 +81,8 @@ impl Window {
             exited_syscalls: 0,
             forks: 0,
             execs: 0,
-            ns_by_syscall: [0; 8],
-            ns_joined: [false; 8],
+            ns_by_syscall: [0; NS_TYPES],
+            ns_joined: [false; NS_TYPES],
             ns_baseline: None,
             ns_seen: Default::default(),
             cgroups: Vec::new(),
@@ -100,7 +100,7 @@ impl Window {
         }
     }
 
-    pub fn observe_ns(&mut self, ns: &[u32; 8]) {
+    pub fn observe_ns(&mut self, ns: &[u32; NS_TYPES]) {
         if ns.iter().all(|&n| n == 0) {
             return;
         }
@@ -191,7 +191,8 @@ impl Window {
     /// processes (nsproxy at fork/exec), unless that type was setns-joined.
     pub fn namespaces(&self) -> NamespacesCreated {
         let mut out = NamespacesCreated::default();
-        for i in 0..NS_NAMES.len() {
+        for ns in &NAMESPACES {
+            let i = ns.index;
             let n = if self.ns_by_syscall[i] > 0 {
                 self.ns_by_syscall[i]
             } else if self.ns_joined[i] {

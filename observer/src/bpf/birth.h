@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR Apache-2.0 */
-/* Shared between birth.bpf.c and src/probes/birth.rs (see ADR 0016). */
+/* Shared between birth.bpf.c and src/probes/birth.rs (see ADR 0016): the
+ * record layout and every constant userspace needs, declared once (ADR 0085). */
 #pragma once
 
 #define BIRTH_PATH_MAX 256
@@ -24,7 +25,8 @@ enum birth_track_flags {
 	BIRTH_TRACK_FULL = 2,   /* runtime/container process: syscalls counted, forks followed */
 };
 
-/* Order of birth_record.ns[]; the TS/Rust names are mnt,uts,ipc,pid,net,user,cgroup,time. */
+/* Order of birth_record.ns[]. Userspace names them (mnt, uts, …) in one
+ * table keyed by these values (src/probes/birth.rs, ADR 0085). */
 enum birth_ns_index {
 	BIRTH_NS_MNT = 0,
 	BIRTH_NS_UTS = 1,
@@ -34,6 +36,39 @@ enum birth_ns_index {
 	BIRTH_NS_USER = 5,
 	BIRTH_NS_CGROUP = 6,
 	BIRTH_NS_TIME = 7, /* time_ns_for_children */
+};
+
+/* The kernel's CLONE_NEW* flags (include/uapi/linux/sched.h): what NS
+ * records carry in `arg`. */
+enum birth_clone_flag {
+	BIRTH_CLONE_NEWTIME = 0x00000080,
+	BIRTH_CLONE_NEWNS = 0x00020000,
+	BIRTH_CLONE_NEWCGROUP = 0x02000000,
+	BIRTH_CLONE_NEWUTS = 0x04000000,
+	BIRTH_CLONE_NEWIPC = 0x08000000,
+	BIRTH_CLONE_NEWUSER = 0x10000000,
+	BIRTH_CLONE_NEWPID = 0x20000000,
+	BIRTH_CLONE_NEWNET = 0x40000000,
+};
+
+/* Syscall numbers of the build's target architecture: raw_tp/sys_enter sees
+ * the number, not a name, and NS records carry it in `target`. */
+#if defined(__TARGET_ARCH_x86)
+#define BIRTH_NR(x86_64, arm64) (x86_64)
+#elif defined(__TARGET_ARCH_arm64)
+#define BIRTH_NR(x86_64, arm64) (arm64)
+#else
+#error "birth.h: syscall numbers for this architecture are missing"
+#endif
+
+enum birth_syscall_nr {
+	BIRTH_NR_WRITE = BIRTH_NR(1, 64),
+	BIRTH_NR_PWRITE64 = BIRTH_NR(18, 68),
+	BIRTH_NR_WRITEV = BIRTH_NR(20, 66),
+	BIRTH_NR_CLONE = BIRTH_NR(56, 220),
+	BIRTH_NR_UNSHARE = BIRTH_NR(272, 97),
+	BIRTH_NR_SETNS = BIRTH_NR(308, 268),
+	BIRTH_NR_CLONE3 = BIRTH_NR(435, 435),
 };
 
 /* Value of the birth_tracked map (key: tgid). */

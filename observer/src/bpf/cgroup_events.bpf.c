@@ -19,22 +19,18 @@ struct {
 	__type(value, __u64);
 } cgroup_events_lost SEC(".maps");
 
-/* Makes the skeleton generator emit the Rust type for the event. */
+/* Makes the skeleton generator emit the Rust types for the event and its
+ * kinds (ADR 0085). */
 struct cgroup_event _cgroup_event = {};
+enum cgroup_event_kind _cgroup_event_kind = CGROUP_EVENT_MKDIR;
 
 static __always_inline void emit(struct cgroup *cgrp, const char *path, u32 kind)
 {
 	struct cgroup_event *e;
-	u32 zero = 0;
 
-	e = bpf_ringbuf_reserve(&cgroup_events_rb, sizeof(*e), 0);
-	if (!e) {
-		u64 *lost = bpf_map_lookup_elem(&cgroup_events_lost, &zero);
-
-		if (lost)
-			(*lost)++;
+	e = kg_ringbuf_reserve(&cgroup_events_rb, &cgroup_events_lost, sizeof(*e));
+	if (!e)
 		return;
-	}
 	e->id = BPF_CORE_READ(cgrp, kn, id);
 	e->hierarchy_id = BPF_CORE_READ(cgrp, root, hierarchy_id);
 	e->level = BPF_CORE_READ(cgrp, level);

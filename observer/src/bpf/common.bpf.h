@@ -89,6 +89,27 @@ static __always_inline void *kg_lookup_or_init(void *map, const void *key, const
 	return bpf_map_lookup_elem(map, key);
 }
 
+/* One more in the lost-records counter @lost (a one-element PERCPU_ARRAY). */
+static __always_inline void kg_count_lost(void *lost)
+{
+	u32 zero = 0;
+	u64 *n = bpf_map_lookup_elem(lost, &zero);
+
+	if (n)
+		(*n)++;
+}
+
+/* @size bytes reserved in ring buffer @rb; NULL, counted in @lost, when it
+ * is full. */
+static __always_inline void *kg_ringbuf_reserve(void *rb, void *lost, const u64 size)
+{
+	void *e = bpf_ringbuf_reserve(rb, size, 0);
+
+	if (!e)
+		kg_count_lost(lost);
+	return e;
+}
+
 /* floor(log2(v)) for v > 0; 0 for v == 0. Branch-light, verifier friendly. */
 static __always_inline u32 kg_log2(u64 v)
 {

@@ -25,18 +25,19 @@ struct {
 	__type(value, __u64);
 } netdrop_counts SEC(".maps");
 
+/* Makes the skeleton generator emit the key's and the sentinel's Rust types. */
 struct netdrop_key _netdrop_key = {};
+enum netdrop_reason_special _netdrop_reason_special = NETDROP_REASON_UNKNOWN;
+
+const __u64 netdrop_zero = 0;
 
 static __always_inline void count(struct netdrop_key *key)
 {
-	u64 one = 1, *v;
+	u64 *v = kg_lookup_or_init(&netdrop_counts, key, &netdrop_zero);
 
-	v = bpf_map_lookup_elem(&netdrop_counts, key);
-	if (v) {
+	/* Per-CPU value: no atomics needed. */
+	if (v)
 		(*v)++;
-		return;
-	}
-	bpf_map_update_elem(&netdrop_counts, key, &one, BPF_NOEXIST);
 }
 
 static __always_inline void on_kfree_skb(u64 *ctx, const bool btf)

@@ -76,25 +76,14 @@ static __always_inline s64 clamp0(s64 v)
 	return v < 0 ? 0 : v;
 }
 
-static __always_inline void count_lost(void)
-{
-	u32 zero = 0;
-	u64 *lost = bpf_map_lookup_elem(&oom_lost, &zero);
-
-	if (lost)
-		(*lost)++;
-}
-
 static __always_inline void emit(struct task_struct *task, u32 uid, const bool btf)
 {
 	struct oom_event *e;
 	struct mm_struct *mm;
 
-	e = bpf_ringbuf_reserve(&oom_events, sizeof(*e), 0);
-	if (!e) {
-		count_lost();
+	e = kg_ringbuf_reserve(&oom_events, &oom_lost, sizeof(*e));
+	if (!e)
 		return;
-	}
 	e->ts_ns = bpf_ktime_get_ns();
 	e->memcg_id = kg_task_cgroup_id(task, KG_MEMORY_SUBSYS, btf);
 	e->cpu_cgroup_id = kg_task_cgroup_id(task, KG_CPU_SUBSYS, btf);
@@ -140,7 +129,7 @@ static __always_inline void on_mark_victim(u64 *ctx, const bool btf)
 		task = (struct task_struct *)bpf_get_current_task();
 	} else {
 		/* Not a task we saw killed: attributing it would be a guess. */
-		count_lost();
+		kg_count_lost(&oom_lost);
 		return;
 	}
 	/* The uid the newer tracepoint reports: the victim's, in the initial

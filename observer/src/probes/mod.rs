@@ -35,7 +35,10 @@ pub mod tcp;
 use std::fmt;
 
 use anyhow::{anyhow, Result};
-use libbpf_rs::{Link, MapCore, MapFlags, MapHandle, Object, OpenObject, ProgramHandle};
+use libbpf_rs::{
+    Link, MapCore, MapFlags, MapHandle, Object, OpenMapMut, OpenObject, ProgramHandle,
+};
+use plain::Plain;
 
 /// Settings written into every probe's .rodata before load.
 #[derive(Clone, Copy, Debug)]
@@ -155,41 +158,89 @@ pub fn percpu_entries(value_size: usize, budget: usize, min: u32, max: u32) -> u
     (fit.min(u32::MAX as usize) as u32).clamp(min, max)
 }
 
-/// Sum of every CPU's value for per-CPU maps whose values are arrays of u64.
-pub fn percpu_u64_sums(map: &MapHandle, key: &[u8], n: usize) -> Option<Vec<u64>> {
+/// Size a per-CPU map before load with [`percpu_entries`]: its value size and
+/// its largest size are what its C definition declares (`max_entries`, e.g.
+/// NETDROP_MAX_KEYS in netdrop.h), never a copy here.
+pub fn size_percpu_map(map: &mut OpenMapMut<'_>, budget: usize, min: u32) -> Result<()> {
+    let max = map.max_entries();
+    let entries = percpu_entries(map.value_size() as usize, budget, min, max);
+    map.set_max_entries(entries)?;
+    Ok(())
+}
+
+/// A value of a skeleton-generated C type (a ring-buffer record, a map key
+/// or value) copied out of the bytes the kernel handed over: the C struct in
+/// `src/bpf/<probe>.h` is the one definition of the layout, so a field moved
+/// there moves here too (ADR 0085). `None` when fewer bytes than the type's
+/// size arrived.
+pub fn read<T: Plain + Default>(b: &[u8]) -> Option<T> {
+    let mut v = T::default();
+    plain::copy_from_bytes(&mut v, b).ok()?;
+    Some(v)
+}
+
+/// Every CPU's value of `key` in a per-CPU map, as the generated type.
+pub fn percpu_values<T: Plain + Default>(map: &MapHandle, key: &[u8]) -> Option<Vec<T>> {
     let per_cpu = map.lookup_percpu(key, MapFlags::ANY).ok()??;
-    let mut sums = vec![0u64; n];
-    for cpu in per_cpu {
-        for (i, chunk) in cpu.chunks_exact(8).take(n).enumerate() {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(chunk);
-            sums[i] = sums[i].wrapping_add(u64::from_ne_bytes(b));
-        }
-    }
-    Some(sums)
+    per_cpu.iter().map(|b| read(b)).collect()
+}
+
+/// Every entry of a per-CPU hash map: its key and each CPU's value, as the
+/// generated types. Entries removed while the map is read are skipped.
+pub fn read_percpu_map<K, V>(map: &MapHandle) -> Vec<(K, Vec<V>)>
+where
+    K: Plain + Default,
+    V: Plain + Default,
+{
+    map.keys()
+        .filter_map(|key| Some((read(&key)?, percpu_values(map, &key)?)))
+        .collect()
+}
+
+/// The sum over CPUs of one counter of a per-CPU value (wrapping, as the
+/// kernel's u64 counters do).
+pub fn total<T>(per_cpu: &[T], counter: impl Fn(&T) -> u64) -> u64 {
+    per_cpu.iter().map(counter).fold(0, u64::wrapping_add)
 }
 
 /// Sum of a one-element PERCPU_ARRAY counter (lost-event counters).
 pub fn percpu_counter(map: &MapHandle) -> u64 {
-    percpu_u64_sums(map, &0u32.to_ne_bytes(), 1)
-        .and_then(|v| v.first().copied())
+    percpu_values::<u64>(map, &0u32.to_ne_bytes())
+        .map(|v| total(&v, |c| *c))
         .unwrap_or(0)
 }
 
-pub fn u64_key(key: &[u8]) -> Option<u64> {
-    Some(u64::from_ne_bytes(key.get(..8)?.try_into().ok()?))
+/// A NUL-terminated C string inside a fixed `char` array of a generated type.
+pub fn c_str(b: &[i8]) -> String {
+    // `char` is signed on the BPF target: reinterpret each as its byte.
+    let bytes: Vec<u8> = b
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
-pub fn u32_at(b: &[u8], off: usize) -> Option<u32> {
-    Some(u32::from_ne_bytes(b.get(off..off + 4)?.try_into().ok()?))
+/// The bytes of a generated C type, for tests that build a record the way
+/// the kernel would and decode it.
+#[cfg(test)]
+pub fn bytes_of<T: Plain>(v: &T) -> Vec<u8> {
+    // SAFETY: T is a generated #[repr(C)] type of integers and integer
+    // arrays whose padding libbpf-cargo spells out as named `__pad_*` fields,
+    // so every byte of it is initialized.
+    unsafe { plain::as_bytes(v) }.to_vec()
 }
 
-pub fn u64_at(b: &[u8], off: usize) -> Option<u64> {
-    Some(u64::from_ne_bytes(b.get(off..off + 8)?.try_into().ok()?))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// A NUL-terminated C string inside a fixed buffer.
-pub fn c_str(b: &[u8]) -> String {
-    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    String::from_utf8_lossy(&b[..end]).into_owned()
+    #[test]
+    fn reads_need_the_whole_type_and_totals_wrap() {
+        let b = 7u64.to_ne_bytes();
+        assert_eq!(read::<u64>(&b), Some(7));
+        assert_eq!(read::<u64>(&b[..7]), None);
+        assert_eq!(total(&[u64::MAX, 2], |c| *c), 1);
+        assert_eq!(c_str(&[b'h' as i8, b'i' as i8, 0, b'x' as i8]), "hi");
+    }
 }
