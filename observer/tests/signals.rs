@@ -189,6 +189,29 @@ fn cfs_throttling_matches_cpu_stat() {
     );
 }
 
+/// Waits until `pid` runs sh and sleeps in read(0, …) (state S, /proc/<pid>/syscall
+/// "0 0x0 …" on x86_64): no run-queue wait in progress.
+fn wait_until_sleeping_in_sh(pid: u32) {
+    let deadline = std::time::Instant::now() + scaled(Duration::from_secs(10));
+    loop {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // The state follows the parenthesised comm: "pid (comm) S ...".
+        let state = stat
+            .rsplit_once(')')
+            .and_then(|(_, r)| r.split_whitespace().next());
+        let syscall = std::fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
+        if comm.trim() == "sh" && state == Some("S") && syscall.starts_with("0 0x0 ") {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "spinner {pid} not sleeping in sh's read: comm {comm:?} state {state:?} syscall {syscall:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Sum of run_delay (ns waiting on a run queue) from /proc/<pid>/task/*/schedstat.
 fn run_delay_ns(pid: u32) -> u64 {
     let mut total = 0;
@@ -238,10 +261,16 @@ fn runqueue_scenario(obs: &Observer) {
     for s in &spinners {
         cg.add(s.pid());
     }
-    // Both sides from the same moment: a spinner still starting up (exec of sh)
-    // after joining the cgroup waits on a run queue before this point, and the
-    // observer counts that wait in the cgroup too. Under TCG on a loaded host that
-    // startup alone was 1.9 s (5.10 guest, observer 8.75 s vs schedstat 6.89 s).
+    // Both bases are taken while no spinner has a wait in progress: each has
+    // exec'd sh and sleeps in `read`. A spinner still starting up could be
+    // waiting across the bases, and if load balancing migrated it meanwhile the
+    // kernel has already added that segment to run_delay (at dequeue, so it is
+    // in schedstat's base) while the observer records the whole wait when the
+    // task next runs: 1.9 s too much once on a loaded 5.10 guest (observer
+    // 8.75 s vs schedstat 6.89 s).
+    for s in &spinners {
+        wait_until_sleeping_in_sh(s.pid());
+    }
     let path = cg.path();
     let l = [("cgroup", path.as_str())];
     let obs_base = obs
