@@ -13,6 +13,7 @@ import { test } from "node:test";
 import { promisify } from "node:util";
 import { parse } from "yaml";
 import { REPO_ROOT } from "../src/local/runtime/binaries.ts";
+import { parseDuration } from "../src/shared/config/env.ts";
 
 const run = promisify(execFile);
 const PLUGIN_ID = "kernelgossip-kernel-datasource";
@@ -270,8 +271,8 @@ test("Prometheus: promtool accepts the config and the shipped rules as mounted; 
     ]);
     // The gateway's rate windows assume this scrape interval.
     assert.equal(
-      Number(svc("gateway").environment?.KG_SCRAPE_INTERVAL_MS) / 1000,
-      Number.parseInt(cfg.global.scrape_interval),
+      parseDuration(String(svc("gateway").environment?.KG_SCRAPE_INTERVAL)),
+      parseDuration(cfg.global.scrape_interval),
     );
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -322,7 +323,7 @@ test("operator and gateway reach the k3s API through the kubeconfig the crds job
     assert.ok(existsSync(join(REPO_ROOT, "deploy/crds", f)));
   assert.ok(svc("k3s").command?.includes("--tls-san=k3s"));
   assert.equal(svc("operator").environment?.KG_KUBECONFIG, "/kube/compose.yaml");
-  assert.equal(svc("gateway").environment?.KUBECONFIG, "/kube/compose.yaml");
+  assert.equal(svc("gateway").environment?.KG_KUBECONFIG, "/kube/compose.yaml");
   for (const c of ["operator", "gateway"]) assert.ok(svc(c).volumes?.includes("kube:/kube:ro"));
   assert.equal(svc("operator").depends_on?.crds?.condition, "service_completed_successfully");
 });
