@@ -16,3 +16,5 @@ kube_dir() { echo "$KG_CACHE/kubernetes-$KUBE_VERSION-$(module_hash "$ROOT/tests
 kubelet_dir() { echo "$KG_CACHE/kubelet-$KUBE_VERSION-$(module_hash "$ROOT/tests/env/kubelet-build")"; }
 helm_dir() { echo "$KG_CACHE/helm-$HELM_VERSION"; }
 vegeta_dir() { echo "$KG_CACHE/vegeta-$VEGETA_VERSION"; }
+dockerd_dir() { echo "$KG_CACHE/dockerd-$DOCKER_VERSION-$(module_hash "$ROOT/tests/env/dockerd-build")"; }
+compose_dir() { echo "$KG_CACHE/compose-$COMPOSE_VERSION-$(module_hash "$ROOT/tests/env/compose-build")"; }

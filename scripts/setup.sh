@@ -31,6 +31,10 @@ APT_PACKAGES=(
   # the kernel matrix (tests/vm): QEMU guests (TCG), their scratch disk, module
   # decompression, stripped test binaries in the guest root
   qemu-system-x86 e2fsprogs xz-utils zstd binutils
+  # the container engine test (tests/compose-engine.test.ts): Debian base images, nft to
+  # drop the packet-filter tables the engine created once they are empty again, and the
+  # library Debian's docker.io dockerd (unpacked, not installed: Docker 20.10) links
+  debootstrap nftables libdevmapper1.02.1
 )
 
 step() { printf '\n==> %s\n' "$*" >&2; }
@@ -99,7 +103,7 @@ go_build() {
   local start=$SECONDS
   (
     cd "$dir"
-    GOFLAGS=-mod=mod go build -trimpath -ldflags "$(ldflags_for "$name")" -o "$tmp/" "$@" 2>&1 &
+    GOFLAGS=-mod=mod go build -trimpath -tags "$(tags_for "$name")" -ldflags "$(ldflags_for "$name")" -o "$tmp/" "$@" 2>&1 &
     pid=$!
     # Go prints nothing while compiling; show that we are alive every 30s.
     while kill -0 "$pid" 2>/dev/null; do
@@ -108,6 +112,8 @@ go_build() {
     done
     wait "$pid"
   ) || { rm -rf "$tmp"; die "$name: go build in $dir"; }
+  # compose's main package is .../cmd: the CLI plugin must be called docker-compose.
+  if [ "$name" = compose ]; then mv "$tmp/cmd" "$tmp/docker-compose"; fi
   touch "$tmp/.complete"
   rm -rf "$dest" && mv "$tmp" "$dest"
   step "$name: built in $((SECONDS - start))s"
@@ -120,7 +126,21 @@ ldflags_for() {
     local minor=${rest%%.*} pkg=k8s.io/component-base/version
     echo "-s -w -X $pkg.gitVersion=v$KUBE_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
     ;;
+  compose) echo "-s -w -X github.com/docker/compose/v5/internal.Version=v$COMPOSE_VERSION" ;;
+  dockerd)
+    # The version the daemon reports (GET /version); compose reads it.
+    echo "-s -w -X github.com/docker/docker/dockerversion.Version=$DOCKER_VERSION"
+    ;;
   *) echo "-s -w" ;;
+  esac
+}
+
+# Build tags: the daemon without the btrfs and zfs storage drivers (btrfs needs
+# C headers Debian does not install here; overlay2 is what runs).
+tags_for() {
+  case $1 in
+  dockerd) echo "netgo osusergo exclude_graphdriver_btrfs exclude_graphdriver_zfs" ;;
+  *) echo "" ;;
   esac
 }
 
@@ -187,7 +207,18 @@ go_install() {
 # and cached under $KG_CACHE/vm/kernels/<package>_<version>/.
 vm_kernels() {
   step "vm kernels: resolving and fetching the kernel matrix (tests/vm/kernels.ts)"
-  (cd "$ROOT" && node --import tsx tests/vm/kernels.ts) || die "vm kernels (tests/vm/kernels.ts)"
+  # --keep-going: a kernel Debian does not serve today fails its row of the matrix,
+  # not the whole setup.
+  (cd "$ROOT" && node --import tsx tests/vm/kernels.ts --keep-going) || die "vm kernels (tests/vm/kernels.ts)"
+}
+
+# The container engine test's inputs from Debian's archive (tests/env/engine/prefetch.ts):
+# the stand-in images' root filesystems (debootstrap, about 1 min each cold) and Debian's
+# docker.io 20.10 unpacked for the older-engine check. Cached under $KG_CACHE.
+engine_test_inputs() {
+  [ "$(id -u)" -eq 0 ] || { step "engine test inputs: not root, skipping (debootstrap needs root)"; return; }
+  step "engine test inputs: stand-in root filesystems and Debian's docker.io (tests/env/engine/prefetch.ts)"
+  (cd "$ROOT" && node --import tsx tests/env/engine/prefetch.ts) || die "engine test inputs (tests/env/engine/prefetch.ts)"
 }
 
 main() {
@@ -206,6 +237,12 @@ main() {
     "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION"
   # vegeta drives bench/gateway at a constant rate (ADR 0055; about 10 s to build).
   go_install vegeta "$(vegeta_dir)" "github.com/tsenart/vegeta/v12@v$VEGETA_VERSION"
+  # The container engine of tests/compose-engine.test.ts (ADR 0070): Docker Engine's
+  # daemon and port proxy from its wrapper module, the compose CLI plugin.
+  go_build dockerd "$ROOT/tests/env/dockerd-build" "$(dockerd_dir)" \
+    github.com/docker/docker/cmd/dockerd github.com/docker/docker/cmd/docker-proxy
+  go_build compose "$ROOT/tests/env/compose-build" "$(compose_dir)" github.com/docker/compose/v5/cmd
+  engine_test_inputs
   step "setup complete: etcd $(etcd_dir)/etcd, kube-apiserver and kubectl in $(kube_dir), kubelet in $(kubelet_dir)"
 }
 

@@ -6,21 +6,14 @@
 // amtool (Debian) on the tree the container would see.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-} from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { parse } from "yaml";
 import { REPO_ROOT } from "../src/local/runtime/binaries.ts";
+import { parseDuration } from "../src/shared/config/env.ts";
 
 const run = promisify(execFile);
 const PLUGIN_ID = "kernelgossip-kernel-datasource";
@@ -238,23 +231,7 @@ test(`grafana ≥ 13.2 loads the plugin ${PLUGIN_ID} (unsigned allowed for it on
     .find(existsSync);
   if (pluginJson)
     assert.equal((JSON.parse(readFileSync(pluginJson, "utf8")) as { id: string }).id, PLUGIN_ID);
-  // Dashboard providers, once provisioning/dashboards has landed, point at a mounted path.
-  const providers = join(REPO_ROOT, "provisioning/dashboards");
-  if (existsSync(providers)) {
-    for (const f of readdirSync(providers).filter((n) => /\.ya?ml$/.test(n))) {
-      const doc = parse(readFileSync(join(providers, f), "utf8")) as {
-        providers?: { options?: { path?: string } }[];
-      };
-      for (const p of doc.providers ?? []) {
-        const path = p.options?.path;
-        if (path)
-          assert.ok(
-            g.volumes?.some((v) => path.startsWith(v.split(":")[1] ?? "\0")),
-            `${f}: ${path} not mounted`,
-          );
-      }
-    }
-  }
+  // What Grafana does with the mounted files: tests/compose-grafana.test.ts.
 });
 
 /** The container's view of `prefix`: its bind mounts copied into a temp dir. */
@@ -294,8 +271,8 @@ test("Prometheus: promtool accepts the config and the shipped rules as mounted; 
     ]);
     // The gateway's rate windows assume this scrape interval.
     assert.equal(
-      Number(svc("gateway").environment?.KG_SCRAPE_INTERVAL_MS) / 1000,
-      Number.parseInt(cfg.global.scrape_interval),
+      parseDuration(String(svc("gateway").environment?.KG_SCRAPE_INTERVAL)),
+      parseDuration(cfg.global.scrape_interval),
     );
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -346,7 +323,38 @@ test("operator and gateway reach the k3s API through the kubeconfig the crds job
     assert.ok(existsSync(join(REPO_ROOT, "deploy/crds", f)));
   assert.ok(svc("k3s").command?.includes("--tls-san=k3s"));
   assert.equal(svc("operator").environment?.KG_KUBECONFIG, "/kube/compose.yaml");
-  assert.equal(svc("gateway").environment?.KUBECONFIG, "/kube/compose.yaml");
+  assert.equal(svc("gateway").environment?.KG_KUBECONFIG, "/kube/compose.yaml");
   for (const c of ["operator", "gateway"]) assert.ok(svc(c).volumes?.includes("kube:/kube:ro"));
   assert.equal(svc("operator").depends_on?.crds?.condition, "service_completed_successfully");
+});
+
+test("Docker 20.10 (refuses cap names BPF/PERFMON): a fallback file swaps only the observer's capabilities for SYS_ADMIN, and the README says which engines are supported", () => {
+  const file = join(REPO_ROOT, "docker-compose.docker-20.10.yaml");
+  assert.ok(existsSync(file), "no fallback for Docker 20.10");
+  // `!override` (Compose ≥ 2.24.5) replaces the list instead of merging into it.
+  const overridden: string[] = [];
+  const fallback = parse(readFileSync(file, "utf8"), {
+    customTags: [
+      {
+        tag: "!override",
+        collection: "seq",
+        resolve: (seq) => {
+          overridden.push("seq");
+          return seq;
+        },
+      },
+    ],
+  }) as { services: Record<string, Record<string, unknown>> };
+  assert.deepEqual(Object.keys(fallback.services), ["observer"]);
+  assert.deepEqual(Object.keys(fallback.services.observer ?? {}), ["cap_add"]);
+  assert.deepEqual(fallback.services.observer?.cap_add, ["SYS_ADMIN"]);
+  assert.equal(
+    overridden.length,
+    1,
+    "cap_add must be !override, or Compose merges it with BPF, PERFMON",
+  );
+  const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+  assert.match(readme, /Docker Engine 23\.0 or later/);
+  assert.match(readme, /docker-compose\.docker-20\.10\.yaml/);
+  assert.match(readme, /unknown capability: "?CAP_BPF/);
 });

@@ -2,9 +2,12 @@
 # Observer overhead benchmark. Prints figures measured in this run, with the
 # baseline from the same run:
 #   - `perf bench sched pipe` (context-switch heavy, pinned to one CPU)
-#     without the observer, with it (default, BPF stats off) and with it
-#     and --bpf-stats; median of REPS runs each, interleaved
-#   - per-BPF-program ns/event from the kernel's BPF stats under that load
+#     without the observer, with it (default, BPF stats off), with it but
+#     without run-queue attribution (who stole my CPU, ADR 0095: the
+#     attribution's own baseline) and with --bpf-stats; median of REPS runs
+#     each, interleaved
+#   - per-BPF-program ns/event from the kernel's BPF stats under that load,
+#     with attribution on and off
 #   - observer RSS and CPU while idle (scraped every 5 s) and under load
 # Needs root, perf (Debian linux-perf), taskset, curl.
 # Usage: bench/observer/run.sh   (env: REPS=5 LOOPS=200000 IDLE_SECONDS=15)
@@ -95,25 +98,40 @@ prog_stats() {
 LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
 # Baseline and observer runs are interleaved, one of each per repetition, so
 # background load that drifts during the bench hits all three alike.
-BASES=(); NOSTATS_RUNS=(); WITH=()
+BASES=(); NOSTATS_RUNS=(); NOATTR_RUNS=(); WITH=()
 : >"$WORK/ns"
+# One pipe run with BPF stats on; per-program ns/event appended to $WORK/ns,
+# program names suffixed with $1 (" (no attribution)" or "").
+stats_run() {
+  prog_stats >"$WORK/before"
+  WITH+=("$(pipe_once)")
+  prog_stats >"$WORK/after"
+  join "$WORK/before" "$WORK/after" | awk -v tag="$1" '{dn = $5 - $3; if (dn > 0) printf "%s%s %.1f %d\n", $1, tag, ($4 - $2) * 1e9 / dn, dn}' >>"$WORK/ns"
+}
 for ((r = 0; r < REPS; r++)); do
-  echo "== repetition $((r + 1))/$REPS: baseline, observer (default), observer --bpf-stats" >&2
+  echo "== repetition $((r + 1))/$REPS: baseline, observer (default), without attribution, --bpf-stats with and without" >&2
   BASES+=("$(pipe_once)")
   start_observer
   sleep 0.5
   NOSTATS_RUNS+=("$(pipe_once)")
   stop_observer
+  start_observer --runqueue-attribution=false
+  sleep 0.5
+  NOATTR_RUNS+=("$(pipe_once)")
+  stop_observer
   start_observer --bpf-stats
   sleep 0.5
-  prog_stats >"$WORK/before"
-  WITH+=("$(pipe_once)")
-  prog_stats >"$WORK/after"
-  join "$WORK/before" "$WORK/after" | awk '{dn = $5 - $3; if (dn > 0) printf "%s %.1f %d\n", $1, ($4 - $2) * 1e9 / dn, dn}' >>"$WORK/ns"
+  stats_run ""
+  stop_observer
+  start_observer --bpf-stats --runqueue-attribution=false
+  sleep 0.5
+  stats_run "_noattr"
   stop_observer
 done
 BASE=$(printf '%s\n' "${BASES[@]}" | median)
 NOSTATS=$(printf '%s\n' "${NOSTATS_RUNS[@]}" | median)
+NOATTR=$(printf '%s\n' "${NOATTR_RUNS[@]}" | median)
+# Both --bpf-stats runs of every repetition.
 STATS=$(printf '%s\n' "${WITH[@]}" | median)
 
 echo "== observer process: idle ${IDLE_SECONDS}s, then under load" >&2
@@ -141,9 +159,10 @@ echo
 echo "sched pipe (usecs/op, median; lower is better)"
 printf '  %-36s %8s\n' "baseline (no observer)" "$BASE"
 printf '  %-36s %8s  %s\n' "observer, bpf stats off (default)" "$NOSTATS" "$(slow "$NOSTATS")"
+printf '  %-36s %8s  %s\n' "observer, no attribution" "$NOATTR" "$(slow "$NOATTR")"
 printf '  %-36s %8s  %s\n' "observer, --bpf-stats" "$STATS" "$(slow "$STATS")"
 echo
-echo "BPF programs under load (ns/event: median over $REPS runs of run_time/run_cnt)"
+echo "BPF programs under load (ns/event: median over $REPS runs of run_time/run_cnt; _noattr: --runqueue-attribution=false)"
 printf '  %-26s %10s %14s\n' program ns/event events/run
 for p in $(awk '{print $1}' "$WORK/ns" | sort -u); do
   NS=$(awk -v p="$p" '$1 == p {print $2}' "$WORK/ns" | median)

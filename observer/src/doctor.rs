@@ -162,6 +162,7 @@ pub fn run(json: bool) -> i32 {
             cgroup_v2: l.v2,
             page_size: host::page_size(),
             kernel: probes::kernel::Kernel::get(),
+            attribution: true,
         };
         // Really load and attach every probe, then drop (detach) it.
         let (probes, status) = load_probes(l, cfg, signals::ALL);
@@ -170,6 +171,18 @@ pub fn run(json: bool) -> i32 {
                 Some(src) if st.signal == Signal::Births => birth_syscalls(&probes)
                     .map(|()| describe(st.signal, &src))
                     .map_err(|e| format!("sys_enter program: {e:#}")),
+                Some(src) if st.signal == Signal::Runqueue => {
+                    let by_culprit = probes.runqlat.as_ref().is_some_and(|r| r.attribution);
+                    Ok(format!(
+                        "{}, {}",
+                        describe(st.signal, &src),
+                        if by_culprit {
+                            "waits by culprit cgroup (ADR 0095)"
+                        } else {
+                            "waits by culprit refused by this kernel's verifier: histogram only"
+                        }
+                    ))
+                }
                 Some(src) => Ok(describe(st.signal, &src)),
                 None => Err(st.detail),
             };

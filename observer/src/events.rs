@@ -225,6 +225,7 @@ pub enum Evidence {
     CgroupCreated(CgroupChange),
     CgroupRemoved(CgroupChange),
     Birth(BirthEvent),
+    CpuStolen(crate::stolen::CpuStolen),
 }
 
 #[derive(Serialize)]

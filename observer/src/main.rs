@@ -18,6 +18,7 @@ mod run;
 mod sampler;
 mod signals;
 mod state;
+mod stolen;
 mod workload;
 
 use std::net::SocketAddr;
@@ -93,6 +94,17 @@ struct RunArgs {
     /// Needs CAP_SYS_ADMIN.
     #[arg(long, env = "KG_BPF_STATS")]
     bpf_stats: bool,
+    /// Split each cgroup's run-queue waits by the cgroups that ran on that CPU
+    /// meanwhile, in the kernel (ADR 0095). `false` leaves the sched_switch
+    /// program to the delay histogram alone.
+    #[arg(long, env = "KG_RUNQUEUE_ATTRIBUTION", default_value_t = true, action = clap::ArgAction::Set)]
+    runqueue_attribution: bool,
+    /// Culprits per victim in metrics and cpu_stolen events; the rest fold into culprit "_other_".
+    #[arg(long, env = "KG_MAX_CULPRITS", default_value_t = 5)]
+    max_culprits: usize,
+    /// Time other cgroups took from one cgroup's waiting tasks within one sampling interval that makes a cpu_stolen event, in milliseconds.
+    #[arg(long, env = "KG_STOLEN_EVENT_MS", default_value_t = 100)]
+    stolen_event_ms: u64,
 }
 
 fn hostname() -> String {
@@ -138,6 +150,11 @@ fn main() {
                         sandbox_grace: Duration::from_millis(a.birth_sandbox_grace_ms),
                         timeout: Duration::from_millis(a.birth_timeout_ms.max(100)),
                         prearm: Duration::from_millis(a.birth_prearm_ms),
+                    },
+                    stolen: stolen::StolenSettings {
+                        attribution: a.runqueue_attribution,
+                        max_culprits: a.max_culprits.max(1),
+                        event_threshold: Duration::from_millis(a.stolen_event_ms.max(1)),
                     },
                 },
             };

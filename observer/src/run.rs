@@ -234,6 +234,7 @@ pub fn run(opts: RunOpts) -> Result<()> {
         cgroup_v2: layout.v2,
         page_size: host::page_size(),
         kernel: probes::kernel::Kernel::get(),
+        attribution: opts.settings.stolen.attribution,
     };
     tracing::info!(v2 = layout.v2, cpu = %layout.cpu_root.display(), memory = %layout.memory_root.display(), "cgroup layout");
 

@@ -1,5 +1,5 @@
 //! Once per sampling interval: turn counters into episodes and bursts for
-//! `/events` (throttle_episode, drop_burst, retransmit_burst). Metrics do not
+//! `/events` (throttle_episode, drop_burst, retransmit_burst, cpu_stolen). Metrics do not
 //! depend on this loop; it only derives events.
 
 use std::collections::HashMap;
@@ -51,6 +51,7 @@ pub struct Sampler {
     retrans: HashMap<u32, u64>,
     last: Option<Instant>,
     cgroup_events_lost: u64,
+    stolen: crate::stolen::StolenSampler,
 }
 
 /// Build an episode's event: a progress report while `ongoing`, else the close.
@@ -93,6 +94,9 @@ impl Sampler {
             self.throttling(s, now);
         }
         self.bursts(s, now, interval);
+        if s.enabled(crate::signals::Signal::Runqueue) {
+            self.stolen.tick(s, now, interval);
+        }
     }
 
     /// The cgroup ring buffer overflowed (a mkdir/rmdir storm): the id ->

@@ -77,6 +77,7 @@ pub struct Settings {
     pub retransmit_burst_threshold: u64,
     pub sample_interval: Duration,
     pub birth: crate::birth::BirthSettings,
+    pub stolen: crate::stolen::StolenSettings,
 }
 
 pub struct State {

@@ -14,8 +14,14 @@ export interface Endpoints {
 export function endpoints(a: Args): Endpoints {
   const state = readState();
   const env = envReader();
-  const pick = (flag: string, name: string, fromState: string | undefined) =>
-    str(a, flag) ?? (name.endsWith("_TOKEN") ? env.secret(name) : env.url(name)) ?? fromState;
+  // A variable that is set wins over the state file even when empty: an empty
+  // KG_OBSERVER_URL means "no observer" (watch then reads the gateway's stream).
+  const pick = (flag: string, name: string, fromState: string | undefined) => {
+    const flagged = str(a, flag);
+    if (flagged !== undefined) return flagged;
+    if (process.env[name] === undefined) return fromState;
+    return (name.endsWith("_TOKEN") ? env.secret(name) : env.url(name)) || undefined;
+  };
   const e: Endpoints = {
     gatewayUrl: pick("gateway", "KG_GATEWAY_URL", state?.gatewayUrl),
     gatewayToken: pick("token", "KG_GATEWAY_TOKEN", state?.gatewayToken),

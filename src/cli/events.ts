@@ -58,6 +58,19 @@ export function eventText(e: ObserverEvent): string {
     case "cgroup_created":
     case "cgroup_removed":
       return `${e.evidence.hierarchy} level ${e.evidence.level}`;
+    case "cpu_stolen": {
+      const v = e.evidence;
+      const by = v.culprits
+        .map(
+          (c) =>
+            `${workloadName(c.workload)} ${seconds(c.seconds)} (${(c.share * 100).toFixed(0)} %)`,
+        )
+        .join(", ");
+      return (
+        `waited ${seconds(v.delaySeconds)} for a CPU in ${seconds(v.intervalSeconds)}, ` +
+        `${seconds(v.stolenSeconds)} while others ran${by ? `: ${by}` : ""}`
+      );
+    }
     case "birth": {
       const v = e.evidence;
       return (

@@ -125,11 +125,18 @@ export async function startOperator(cfg: Config, log: Log = logger()): Promise<R
         void p.finally(() => naming.delete(p));
         return;
       }
-      // Name the pod first when the observer only knew its UID.
-      const uid = ev.workload.pod === undefined ? ev.workload.podUID : undefined;
-      const named = uid ? pods.lookup(uid, ev.node) : Promise.resolve(undefined);
-      void named.then((pod) => {
-        const f = eventToFinding(ev, () => pod);
+      // Name the pods first when the observer only knew their UIDs: the event's
+      // workload, and a cpu_stolen event's culprits (ADR 0095).
+      const unnamed = [
+        ev.workload,
+        ...(ev.type === "cpu_stolen" ? ev.evidence.culprits.map((c) => c.workload) : []),
+      ].flatMap((w) => (w.pod === undefined && w.podUID ? [w.podUID] : []));
+      const named = Promise.all(
+        unnamed.map(async (uid) => [uid, await pods.lookup(uid, ev.node)] as const),
+      );
+      void named.then((found) => {
+        const byUid = new Map(found);
+        const f = eventToFinding(ev, (uid) => byUid.get(uid));
         if (f && ingest([f]) !== undefined) {
           // The stream cannot be refused like a webhook: count and log what did not fit.
           metrics.observerEvents.inc({ type: ev.type, outcome: "no-room" });

@@ -85,8 +85,12 @@ before(async () => {
   ]);
   assert.equal(st.code, 0, st.stderr);
   const root = `/kg-verified-${randomBytes(3).toString("hex")}/kubepods`;
-  cg = await cpuCgroup({ path: `${root}/pod${uid}/${cid}`, quotaCores: 0.2 });
-  await cg.startLoad("while :; do sleep 0.2; done");
+  cg = await cpuCgroup({
+    path: `${root}/pod${uid}/${cid}`,
+    quotaCores: 0.2,
+    load: ["sh", "-c", "while :; do sleep 0.2; done"],
+  });
+  await cg.startLoad();
   observer = await startObserver({ args: ["--sample-interval-ms", "250"] });
   op = await startTestOperator(
     testConfig(kube.kubeconfig, ns, (c) => {

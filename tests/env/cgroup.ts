@@ -22,8 +22,7 @@ export interface CpuCgroup {
   /** Path below the hierarchy root, as the observer reports it ("/kubepods/…"). */
   path: string;
   quotaCores: number;
-  /** Runs a shell loop in the cgroup: by default a busy loop; any other script, e.g. one that sleeps. */
-  startLoad: (script?: string) => Promise<void>;
+  startLoad: () => Promise<void>;
   stopLoad: () => Promise<void>;
   cpuStat: () => Promise<CpuStat>;
   stop: () => Promise<void>;
@@ -46,9 +45,17 @@ const kv = (text: string, key: string) =>
 export const containerId = () => randomBytes(32).toString("hex");
 
 export async function cpuCgroup(
-  opts: { path?: string; quotaCores?: number } = {},
+  opts: {
+    path?: string;
+    /** CFS quota in cores (default 0.2); null leaves the cgroup unlimited. */
+    quotaCores?: number | null;
+    /** The load's program (default a busy loop). */
+    load?: string[];
+    /** Pin the load to this CPU (taskset). */
+    cpu?: number;
+  } = {},
 ): Promise<CpuCgroup> {
-  const quotaCores = opts.quotaCores ?? 0.2;
+  const quotaCores = opts.quotaCores === null ? 0 : (opts.quotaCores ?? 0.2);
   const path = opts.path ?? `/kg-test-${randomBytes(3).toString("hex")}`;
   const { cpu, extra, v2 } = hierarchies();
   const roots = [cpu, ...extra];
@@ -86,7 +93,9 @@ export async function cpuCgroup(
     }
     const period = 100_000;
     const quota = String(Math.round(quotaCores * period));
-    if (v2) await writeFile(join(leaf, "cpu.max"), `${quota} ${period}`);
+    if (quotaCores === 0) {
+      // unlimited: leave the kernel's default
+    } else if (v2) await writeFile(join(leaf, "cpu.max"), `${quota} ${period}`);
     else {
       await writeFile(join(leaf, "cpu.cfs_period_us"), String(period));
       await writeFile(join(leaf, "cpu.cfs_quota_us"), quota);
@@ -98,9 +107,11 @@ export async function cpuCgroup(
   return {
     path,
     quotaCores,
-    async startLoad(script = "while :; do :; done") {
+    async startLoad() {
       // setpriv --pdeathsig: the loop dies with the test process even on a crash.
-      child = spawn("setpriv", ["--pdeathsig", "SIGKILL", "sh", "-c", script], {
+      const load = opts.load ?? ["sh", "-c", "while :; do :; done"];
+      const pin = opts.cpu !== undefined ? ["taskset", "-c", String(opts.cpu)] : [];
+      child = spawn("setpriv", ["--pdeathsig", "SIGKILL", ...pin, ...load], {
         stdio: "ignore",
       });
       const pid = child.pid;

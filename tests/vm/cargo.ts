@@ -32,7 +32,9 @@ export const cargoTargetDir = () =>
 export async function buildTestBinaries(
   log: (s: string) => void = (s) => process.stderr.write(s),
 ): Promise<TestBinaries> {
-  const child = spawn("cargo", ["test", "--no-run", "--message-format=json"], {
+  // KG_VM_CARGO_RELEASE=1: release executables (a second build; for measurements).
+  const release = process.env.KG_VM_CARGO_RELEASE === "1" ? ["--release"] : [];
+  const child = spawn("cargo", ["test", ...release, "--no-run", "--message-format=json"], {
     cwd: join(REPO_ROOT, "observer"),
     env: { ...process.env, CARGO_TARGET_DIR: cargoTargetDir() },
     stdio: ["ignore", "pipe", "pipe"],

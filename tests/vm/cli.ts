@@ -5,16 +5,24 @@
 //   ./kg vm <id> --test NAME     the scenario tests whose name contains NAME
 //   ./kg vm <id> --shell         a shell in the guest (after --doctor/--test if given)
 //   ./kg vm <id> --timeout S     kill the guest after S seconds (default 1800)
-// KG_LOG (e.g. libbpf=debug) passes through to the observer in the guest.
+//   ./kg vm all                  the whole matrix, exactly as `./kg test` runs it
+//   ./kg vm <id|all> --bench     per-BPF-program ns/event in the guest(s) and this host
+// KG_LOG (e.g. libbpf=debug) passes through to the observer in the guest. Results
+// are judged against expectations.ts like in `./kg test`; exit code 1 when any
+// verdict is a failure.
 import { existsSync, readFileSync } from "node:fs";
-import { counts, runKernel, type RunOptions } from "./runner.ts";
+import { benchMain } from "./bench.ts";
+import { buildTestBinaries } from "./cargo.ts";
+import { runKernel, type RunOptions } from "./runner.ts";
+import { kernelMatrix } from "./stage.ts";
 import { lineFile, MATRIX, findLine, type ResolvedKernel } from "./matrix.ts";
+import { checkExpectations, judge } from "./verdict.ts";
 
 function usage(): never {
   const text = readFileSync(new URL(import.meta.url), "utf8");
   const lines = text
     .split("\n")
-    .slice(1, 8)
+    .slice(1, 10)
     .map((l) => l.replace(/^\/\/ ?/, ""));
   console.error(lines.join("\n"));
   process.exit(2);
@@ -37,6 +45,21 @@ async function main(argv: string[]): Promise<number> {
   }
   const [id, ...rest] = argv;
   if (!id || id.startsWith("-")) usage();
+  if (rest.length === 1 && rest[0] === "--bench") {
+    if (id !== "all" && !findLine(id)) usage();
+    return benchMain(id === "all" ? MATRIX.map((l) => l.id) : [id]);
+  }
+  if (id === "all") {
+    if (rest.length) usage();
+    const rows = await kernelMatrix(await buildTestBinaries());
+    console.log("\n==> summary");
+    for (const o of rows) {
+      console.log(
+        `  ${o.suite}: ${o.passed} passed, ${o.failed} failed, ${o.skipped} skipped, ${o.degradations} documented degradations`,
+      );
+    }
+    return rows.some((o) => o.exitCode !== 0) ? 1 : 0;
+  }
   const line = findLine(id);
   if (!line) {
     console.error(`unknown kernel ${id}; one of: ${MATRIX.map((l) => l.id).join(", ")}`);
@@ -53,28 +76,37 @@ async function main(argv: string[]): Promise<number> {
     else if (a === "--timeout") opts.timeoutMs = Number(rest[++i] ?? usage()) * 1000;
     else usage();
   }
-  if (opts.shell) opts.onLine = undefined; // the terminal shows the console itself
+  // The terminal shows the console itself; add what the commands print.
+  if (opts.shell) opts.onLine = (l, from) => from === "frames" && process.stdout.write(`${l}\n`);
   opts.doctor = test === undefined;
   opts.tests = test ?? (!doctorOnly && !opts.shell);
   if (opts.shell && !doctorOnly && test === undefined) opts.doctor = false;
+  checkExpectations();
   const r = await runKernel(line.id, opts);
+  const m = r.machine;
   console.log(`\n==> ${line.id}: ${r.kernel.release} (${r.kernel.suite}, cgroup v2)`);
   console.log(
-    `    boot to first command ${r.bootSeconds?.toFixed(1) ?? "?"} s, whole guest ${r.seconds.toFixed(1)} s`,
+    `    boot to first command ${r.bootSeconds?.toFixed(1) ?? "?"} s, whole guest ${r.seconds.toFixed(1)} s` +
+      ` (TCG ${m.tcgThread}, -smp ${m.smp}, -cpu ${m.cpu}, ${m.memMiB} MiB)`,
   );
   if (r.doctor) console.log(`    doctor (exit ${String(r.doctor.rc)}): ${r.doctor.file}`);
-  for (const t of r.tests) {
-    console.log(`    ${t.status.padEnd(7)} ${t.target}::${t.name}`);
-    if (t.failure) console.log(t.failure.replace(/^/gm, "        | "));
+  const v = judge(r);
+  const tag = { passed: "ok", failed: "FAILED", skipped: "skipped", degradation: "degraded" };
+  for (const j of v.judged) {
+    const t = j.outcome;
+    const took = t?.seconds === undefined ? "" : ` (${t.seconds.toFixed(0)} s)`;
+    const detail = t?.target === "doctor" && t.detail ? `: ${t.detail}` : "";
+    console.log(`    ${tag[j.verdict].padEnd(8)} ${j.test}${took}${j.note ? "" : detail}`);
+    if (j.note) console.log(j.note.replace(/^/gm, "        | "));
   }
-  if (r.tests.length) {
-    const c = counts(r.tests);
-    console.log(`    ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`);
+  console.log(
+    `    ${v.passed} passed, ${v.failed} failed, ${v.skipped} skipped, ${v.degradations} documented degradations`,
+  );
+  if (!r.problems.length) {
+    for (const l of r.kernelTrouble) console.log(`    kernel said (not counted): ${l}`);
   }
-  for (const p of r.problems) console.log(`    problem: ${p}`);
   console.log(`    files: ${r.dir}`);
-  const bad = r.problems.length > 0 || r.tests.some((t) => t.status === "FAILED");
-  return bad ? 1 : 0;
+  return v.failed ? 1 : 0;
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -3,7 +3,8 @@
 # initramfs into a tmpfs and switch_roots into it: runc's pivot_root cannot leave
 # the initramfs's rootfs. Stage 2 mounts what a Kubernetes node has (pure cgroup
 # v2, tracefs, bpffs), loads the kernel modules the host listed, runs the commands
-# of /kg/run.sh and frames each one's output on the serial console for the host:
+# of /kg/run.sh and frames each one's output on the second serial port (ttyS1,
+# nothing but frames: the kernel's console is ttyS0) for the host:
 #   @@KG@@<nonce> BEGIN <id>        stdout follows, live
 #   @@KG@@<nonce> STDERR <id>       its stderr follows
 #   @@KG@@<nonce> END <id> rc=<n>
@@ -66,16 +67,20 @@ kg_scratch() {
   $bb mkdir -p "$2" && $bb mount -t ext4 "$1" "$2" && $bb chmod 1777 "$2"
 }
 
-# kg_run ID CMD...: one framed command.
+# The frames port, opened once (raw: no line-discipline rewriting of the output).
+$bb stty -F /dev/ttyS1 raw -echo 2>/dev/null
+exec 3>/dev/ttyS1
+
+# kg_run ID CMD...: one framed command (stdout live, then its stderr).
 kg_run() {
   id=$1
   shift
-  echo "@@KG@@$KG_NONCE BEGIN $id"
-  "$@" 2>"/tmp/.kg-$id.err" </dev/null
+  echo "@@KG@@$KG_NONCE BEGIN $id" >&3
+  "$@" >&3 2>"/tmp/.kg-$id.err" </dev/null 3>&-
   rc=$?
-  echo "@@KG@@$KG_NONCE STDERR $id"
-  $bb cat "/tmp/.kg-$id.err"
-  echo "@@KG@@$KG_NONCE END $id rc=$rc"
+  echo "@@KG@@$KG_NONCE STDERR $id" >&3
+  $bb cat "/tmp/.kg-$id.err" >&3
+  echo "@@KG@@$KG_NONCE END $id rc=$rc" >&3
 }
 
 if [ -f /kg/run.sh ]; then

@@ -1,11 +1,13 @@
 // Boots one QEMU guest (TCG: KVM does not work on these machines) with a Debian
 // kernel and the initramfs layers, runs framed commands through the guest init
-// (guest-init.sh) and parses each command's stdout, stderr and exit code out of
-// the serial console, whatever else the kernel prints there (ADR 0060). A
-// host-side timeout kills a hung guest; the result then says so.
+// (guest-init.sh) and parses each command's stdout, stderr and exit code (ADR 0060).
+// Two serial ports: ttyS0 is the kernel's console (and --shell's terminal), ttyS1
+// carries only the frames into frames.log (read as it grows), so no kernel message
+// can land inside a command's output. A host-side timeout kills a hung guest; the
+// result then says so.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ResolvedKernel } from "./matrix.ts";
 import { initrd, runLayer } from "./root.ts";
@@ -27,9 +29,11 @@ export interface Frame {
 
 export interface BootResult {
   frames: Map<string, Frame>;
-  /** The whole serial console, \r removed. */
+  /** The whole kernel console (ttyS0), \r removed. */
   serial: string;
   timedOut: boolean;
+  /** QEMU's end when it was not a clean exit 0 (a signal, an error), else undefined. */
+  qemuFailure: string | undefined;
   seconds: number;
   /** Seconds from QEMU's start to the first frame (kernel boot + init + module loads). */
   bootSeconds: number | undefined;
@@ -45,19 +49,52 @@ export interface BootOptions {
   timeoutMs: number;
   /** Mount a fresh disk-backed ext2 filesystem at this guest path (page cache, not tmpfs). */
   scratchAt?: string;
-  smp?: number;
-  memMiB?: number;
-  /** Each serial line as it arrives (progress for a person). */
-  onLine?: (line: string) => void;
+  machine?: Machine;
+  /** Each line as it arrives, from the console (ttyS0) or the frames port (ttyS1). */
+  onLine?: (line: string, from: "console" | "frames") => void;
   /** A shell on the console after the commands, stdin/stdout wired to this terminal. */
   interactive?: boolean;
+}
+
+/** The emulated machine; every field can be set from the environment for experiments. */
+export interface Machine {
+  /** vCPUs (KG_VM_SMP). */
+  smp: number;
+  /** Guest RAM in MiB (KG_VM_MEM_MIB). */
+  memMiB: number;
+  /** QEMU -cpu model (KG_VM_CPU). */
+  cpu: string;
+  /** TCG threading, `multi` (one host thread per vCPU) or `single` (KG_VM_TCG_THREAD). */
+  tcgThread: "multi" | "single";
+}
+
+export function machineFromEnv(env: NodeJS.ProcessEnv = process.env): Machine {
+  const int = (name: string, dflt: number, min: number) => {
+    const v = env[name];
+    if (v === undefined || v === "") return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new Error(`${name}=${v}: want an integer ≥ ${min}`);
+    return n;
+  };
+  const thread = env.KG_VM_TCG_THREAD ?? "multi";
+  if (thread !== "multi" && thread !== "single") {
+    throw new Error(`KG_VM_TCG_THREAD=${thread}: want multi or single`);
+  }
+  return {
+    smp: int("KG_VM_SMP", 2, 1),
+    memMiB: int("KG_VM_MEM_MIB", 2048, 512),
+    cpu: env.KG_VM_CPU || "max",
+    tcgThread: thread,
+  };
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export const KERNEL_ARGS = [
   "console=ttyS0",
-  "quiet",
+  // Errors and warnings only (quiet would hide warnings): a lockup's or an oops's
+  // backtrace is printed at warning level, and the serial log is all a failed run leaves.
+  "loglevel=5",
   // Pure cgroup v2: no v1 hierarchy can be mounted (what a v2 Kubernetes node runs).
   "cgroup_no_v1=all",
   // PSI on whatever the kernel's default (the observer reads memory.pressure).
@@ -69,7 +106,9 @@ export const KERNEL_ARGS = [
 
 export function script(nonce: string, commands: GuestCommand[], opts: BootOptions): string {
   const lines = [`KG_NONCE=${nonce}`];
-  if (opts.scratchAt) lines.push(`kg_scratch /dev/vda ${quote(opts.scratchAt)}`);
+  // Framed like a command, so a disk that did not mount is reported, not guessed from
+  // the tests that needed it.
+  if (opts.scratchAt) lines.push(`kg_run scratch kg_scratch /dev/vda ${quote(opts.scratchAt)}`);
   for (const c of commands) {
     if (!/^[A-Za-z0-9_.-]+$/.test(c.id)) throw new Error(`bad command id ${c.id}`);
     // Absolute paths only: Debian's busybox sh prefers its own applets to PATH
@@ -130,16 +169,27 @@ export async function boot(opts: BootOptions): Promise<BootResult> {
   const nonce = randomBytes(8).toString("hex");
   const run = runLayer(opts.workDir, script(nonce, opts.commands, opts));
   const rd = initrd([...opts.layers, run], join(opts.workDir, "initrd.cpio"));
+  const m = opts.machine ?? machineFromEnv();
+  const framesFile = join(opts.workDir, "frames.log");
+  // Created here so it can be opened before QEMU has; QEMU truncates the same inode.
+  writeFileSync(framesFile, "");
   const args = [
     "-accel",
-    "tcg",
+    `tcg,thread=${m.tcgThread}`,
     "-cpu",
-    "max",
+    m.cpu,
     "-m",
-    String(opts.memMiB ?? 2048),
+    String(m.memMiB),
     "-smp",
-    String(opts.smp ?? 2),
+    String(m.smp),
     "-nographic",
+    // ttyS0: the console on stdio (as -nographic does alone); ttyS1: the frames.
+    "-serial",
+    "mon:stdio",
+    "-chardev",
+    `file,id=kgframes,path=${framesFile}`,
+    "-serial",
+    "chardev:kgframes",
     "-no-reboot",
     // No NIC: the guest needs only loopback and netns veths (and skips iPXE's boot ROM).
     "-nic",
@@ -164,21 +214,34 @@ export async function boot(opts: BootOptions): Promise<BootResult> {
     stdio: [opts.interactive ? "inherit" : "ignore", "pipe", "pipe"],
   });
   let serial = "";
-  let partial = "";
+  let framesText = "";
   let bootSeconds: number | undefined;
-  const firstFrame = `@@KG@@${nonce} BEGIN`;
+  const partial = { console: "", frames: "" };
+  const lines = (from: "console" | "frames", text: string) => {
+    if (!opts.onLine) return;
+    const ls = (partial[from] + text).split("\n");
+    partial[from] = ls.pop() ?? "";
+    for (const l of ls) opts.onLine(l, from);
+  };
   child.stdout.on("data", (chunk: Buffer) => {
     const text = chunk.toString().replace(/\r/g, "");
     serial += text;
-    if (bootSeconds === undefined && serial.includes(firstFrame)) {
-      bootSeconds = (Date.now() - t0) / 1000;
-    }
     if (opts.interactive) process.stdout.write(chunk);
-    if (!opts.onLine) return;
-    const lines = (partial + text).split("\n");
-    partial = lines.pop() ?? "";
-    for (const l of lines) opts.onLine(l);
+    lines("console", text);
   });
+  // QEMU's file chardev needs a path it can open (node's stdio pipes are sockets);
+  // read what it appended every 200 ms.
+  const framesFd = openSync(framesFile, "r");
+  const chunk = Buffer.alloc(1 << 16);
+  const readFrames = () => {
+    for (let n; (n = readSync(framesFd, chunk, 0, chunk.length, null)) > 0;) {
+      const text = chunk.subarray(0, n).toString().replace(/\r/g, "");
+      if (bootSeconds === undefined) bootSeconds = (Date.now() - t0) / 1000;
+      framesText += text;
+      lines("frames", text);
+    }
+  };
+  const poll = setInterval(readFrames, 200);
   let stderr = "";
   child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
   const killed = { timedOut: false };
@@ -188,19 +251,29 @@ export async function boot(opts: BootOptions): Promise<BootResult> {
         killed.timedOut = true;
         child.kill("SIGKILL");
       }, opts.timeoutMs);
-  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on("close", (c, s) => resolve([c, s])),
+  );
   clearTimeout(timer);
-  if (partial && opts.onLine) opts.onLine(partial);
+  clearInterval(poll);
+  readFrames();
+  closeSync(framesFd);
+  for (const from of ["console", "frames"] as const) {
+    if (partial[from]) opts.onLine?.(partial[from], from);
+  }
+  let qemuFailure: string | undefined;
   if (code !== 0 && !killed.timedOut) {
-    serial += `\n[qemu exited ${String(code)}: ${stderr.trim()}]\n`;
+    qemuFailure = `QEMU ${signal ? `killed by ${signal}` : `exited ${String(code)}`}${stderr.trim() ? `: ${stderr.trim()}` : ""}`;
+    serial += `\n[${qemuFailure}]\n`;
   }
   writeFileSync(join(opts.workDir, "serial.log"), serial);
   rmSync(join(opts.workDir, "scratch.img"), { force: true });
   rmSync(rd, { force: true });
   return {
-    frames: parseFrames(serial, nonce),
+    frames: parseFrames(framesText, nonce),
     serial,
     timedOut: killed.timedOut,
+    qemuFailure,
     seconds: (Date.now() - t0) / 1000,
     bootSeconds,
   };

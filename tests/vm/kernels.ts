@@ -260,23 +260,42 @@ export function ensureKernel(line: KernelLine): ResolvedKernel {
   return resolved;
 }
 
-/** What setup resolved for a line, or a message naming the fix. */
+/** Why the last fetch of a line failed (setup goes on; the matrix fails that kernel). */
+const errorFile = (id: string) => join(VM_CACHE, "lines", `${id}.error`);
+
+/** What setup resolved for a line, or a message naming the cause and the fix. */
 export function resolvedKernel(id: string): ResolvedKernel {
   const f = lineFile(id);
-  if (!existsSync(f)) throw new Error(`kernel ${id} not fetched yet: run scripts/setup.sh`);
+  const failed = existsSync(errorFile(id))
+    ? `: setup could not fetch it: ${readFileSync(errorFile(id), "utf8").trim()}`
+    : ": run scripts/setup.sh";
+  if (!existsSync(f)) throw new Error(`kernel ${id} not fetched${failed}`);
   const r = JSON.parse(readFileSync(f, "utf8")) as ResolvedKernel;
-  if (!existsSync(join(r.dir, ".complete"))) {
-    throw new Error(`kernel ${id}: ${r.dir} is gone: run scripts/setup.sh`);
-  }
+  if (!existsSync(join(r.dir, ".complete")))
+    throw new Error(`kernel ${id}: ${r.dir} is gone${failed}`);
   return r;
 }
 
-// CLI for scripts/setup.sh: fetch every line (or the ids given).
+// CLI for scripts/setup.sh: fetch every line (or the ids given). With --keep-going a
+// line that cannot be fetched is logged and recorded (lines/<id>.error) and the others
+// still are: `./kg test` then fails that kernel, naming why, instead of running nothing.
 if (import.meta.url === `file://${process.argv[1] ?? ""}`) {
-  const ids = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const keepGoing = args.includes("--keep-going");
+  const ids = args.filter((a) => a !== "--keep-going");
   const lines = ids.length ? MATRIX.filter((l) => ids.includes(l.id)) : MATRIX;
+  let failures = 0;
   for (const line of lines) {
-    const r = ensureKernel(line);
-    log(`${line.id} (${line.suite}): ${r.release} at ${r.dir}`);
+    try {
+      const r = ensureKernel(line);
+      rmSync(errorFile(line.id), { force: true });
+      log(`${line.id} (${line.suite}): ${r.release} at ${r.dir}`);
+    } catch (e) {
+      failures++;
+      const msg = (e as Error).message;
+      writeAtomic(errorFile(line.id), `${msg}\n`);
+      log(`${line.id} (${line.suite}): FAILED: ${msg}`);
+    }
   }
+  if (failures && !keepGoing) process.exitCode = 1;
 }

@@ -9,6 +9,10 @@ export interface TestOutcome {
   status: TestStatus;
   /** The captured output of a failed test (its panic message and prints). */
   failure?: string;
+  /** What a passing doctor pseudo-test said (the program type serving the signal). */
+  detail?: string;
+  /** Host seconds from the previous result line to this one (TCG time, not the host's). */
+  seconds?: number;
 }
 
 const RESULT = /^(ok|FAILED|ignored)(?:,.*)?$/;

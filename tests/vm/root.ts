@@ -8,6 +8,7 @@
 //             first — keyed by the kernel package and the module list
 //   binaries  the observer and the cargo test executables at their host paths
 //             (their paths are baked in at compile time) — keyed by their hashes
+//   bench     perf and bench.sh, for --bench runs only
 //   run       the commands of one boot (tiny, never cached)
 // so a rebuilt test binary costs one small layer, not a new root.
 import { execFileSync, spawnSync } from "node:child_process";
@@ -218,6 +219,24 @@ export function baseLayer(): string {
     copyFileSync(INIT, join(dir, "init"));
     chmodSync(join(dir, "init"), 0o755);
   });
+}
+
+const BENCH = new URL("./bench.sh", import.meta.url).pathname;
+
+/**
+ * `./kg vm <id> --bench` only (bench.ts): perf (for `perf bench sched pipe`) with its
+ * libraries and the bench script at /kg/bench.sh. Kept out of the base layer: perf and
+ * its libraries are about 35 MiB that every test boot would otherwise unpack.
+ */
+export function benchLayer(): string {
+  if (!existsSync("/usr/bin/perf")) {
+    throw new Error("/usr/bin/perf missing: run scripts/setup.sh (Debian package linux-perf)");
+  }
+  const files = withLibraries(["/usr/bin/perf"]);
+  files.push([BENCH, "/kg/bench.sh"]);
+  files.sort((a, b) => a[1].localeCompare(b[1]));
+  const key = sha([LAYOUT, ...files.flatMap(([h, g]) => [g, readFileSync(h)])]);
+  return layer("bench", key, (dir) => stage(dir, files));
 }
 
 /** A module's file contents, decompressed (.ko, .ko.xz, .ko.zst). */

@@ -1,13 +1,15 @@
 // Runs the observer in one guest kernel (ADR 0060): `doctor --json` and the cargo
 // scenario test executables (signals, births) with --test-threads=1, and turns
-// the serial console into a per-test report. Every file of a run goes to
-// <repo>/.kg/vm/<kernel id>/ (serial.log, doctor.json, <target>.stdout/.stderr,
-// result.json) so a person can read what the guest said.
+// the serial console into a per-test report: each doctor signal becomes a
+// pseudo-test `doctor::<signal>` (passed when it loads), so expectations.ts can
+// name a signal's degradation like a test's failure. Every file of a run goes to
+// <repo>/.kg/vm/<kernel id>/ (serial.log, frames.log, timeline.log, doctor.json,
+// <target>.stdout/.stderr, result.json) so a person can read what the guest said.
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../src/local/runtime/binaries.ts";
 import { buildTestBinaries, GUEST_TEST_TARGETS, type TestBinaries } from "./cargo.ts";
-import { boot, type GuestCommand } from "./guest.ts";
+import { boot, machineFromEnv, type GuestCommand, type Machine } from "./guest.ts";
 import { resolvedKernel } from "./kernels.ts";
 import { parseLibtest, type TestOutcome } from "./libtest.ts";
 import type { ResolvedKernel } from "./matrix.ts";
@@ -23,10 +25,11 @@ export interface RunOptions {
   shell?: boolean;
   timeoutMs?: number;
   /** Each serial line as it arrives. */
-  onLine?: (line: string) => void;
+  onLine?: (line: string, from: "console" | "frames") => void;
   log?: (s: string) => void;
   /** Prebuilt binaries (the matrix builds once for every kernel). */
   binaries?: TestBinaries;
+  machine?: Machine;
 }
 
 export interface TargetOutcome extends TestOutcome {
@@ -35,24 +38,38 @@ export interface TargetOutcome extends TestOutcome {
 
 export interface KernelResult {
   kernel: ResolvedKernel;
+  machine: Machine;
   doctor?: { rc: number | undefined; json: unknown; file: string };
+  /** Scenario tests and doctor pseudo-tests (target "doctor"). */
   tests: TargetOutcome[];
+  /** Targets whose command ran to its end (every test it has is in `tests`). */
+  completed: string[];
+  /** True when every scenario test ran (no --test filter). */
+  fullRun: boolean;
   /** What went wrong outside a test's own result: timeout, a crashed executable, … */
   problems: string[];
+  /**
+   * The kernel's reports of a panic, oops, lockup or RCU stall. They explain a guest
+   * that died or hung (then they are also in `problems`); alone they are only shown:
+   * TCG guests keep host time, so an overloaded host can make a healthy guest report
+   * a stall.
+   */
+  kernelTrouble: string[];
   bootSeconds: number | undefined;
   seconds: number;
   dir: string;
 }
 
-/** Default guest budget: TCG runs the scenario tests many times slower than the host. */
 /** KG_TEST_TIME_SCALE in guests (observer/tests/common/mod.rs). */
 const GUEST_TIME_SCALE = "5";
 
+/** Default guest budget by hand: TCG runs the scenario tests many times slower than the host. */
 const DEFAULT_TIMEOUT_MS = Number(process.env.KG_VM_TIMEOUT_S ?? 1800) * 1000;
 
 export async function runKernel(id: string, opts: RunOptions = {}): Promise<KernelResult> {
   const log = opts.log ?? ((s: string) => process.stderr.write(`${s}\n`));
   const kernel = resolvedKernel(id);
+  const machine = opts.machine ?? machineFromEnv();
   const bins = opts.binaries ?? (await buildTestBinaries());
   const layers = [
     baseLayer(),
@@ -93,6 +110,8 @@ export async function runKernel(id: string, opts: RunOptions = {}): Promise<Kern
   log(
     `vm ${id}: booting ${kernel.release} (${kernel.suite}), ${commands.map((c) => c.id).join(", ")}`,
   );
+  const t0 = Date.now();
+  const timeline: [number, string][] = [];
   const r = await boot({
     kernel,
     layers,
@@ -100,29 +119,51 @@ export async function runKernel(id: string, opts: RunOptions = {}): Promise<Kern
     workDir: dir,
     timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     scratchAt: bins.targetTmpDir,
+    machine,
     interactive: opts.shell,
-    onLine: opts.onLine,
+    onLine: (line, from) => {
+      if (from === "frames") timeline.push([(Date.now() - t0) / 1000, line]);
+      opts.onLine?.(line, from);
+    },
   });
+  writeFileSync(
+    join(dir, "timeline.log"),
+    timeline.map(([t, l]) => `${t.toFixed(1).padStart(7)} ${l}`).join("\n") + "\n",
+  );
   const problems: string[] = [];
-  if (r.timedOut)
-    problems.push(`guest ${kernel.release} timed out after ${r.seconds.toFixed(0)} s`);
+  if (r.timedOut) problems.push(`timed out after ${r.seconds.toFixed(0)} s (KG_VM_TIMEOUT_S)`);
+  if (r.qemuFailure) problems.push(r.qemuFailure);
+  const scratch = r.frames.get("scratch");
+  if (scratch && scratch.rc !== 0) {
+    problems.push(
+      `scratch disk not mounted at ${bins.targetTmpDir} (rc ${String(scratch.rc)}): ${scratch.stdout}${scratch.stderr}`.trim(),
+    );
+  }
   const result: KernelResult = {
     kernel,
+    machine,
     tests: [],
+    completed: [],
+    fullRun: typeof opts.tests !== "string",
     problems,
+    kernelTrouble: kernelTrouble(r.serial),
     bootSeconds: r.bootSeconds,
     seconds: r.seconds,
     dir,
   };
+  const took = testSeconds(timeline);
   for (const c of commands) {
     const f = r.frames.get(c.id);
     if (!f) {
-      problems.push(`${c.id}: never started in the guest (see ${join(dir, "serial.log")})`);
+      problems.push(
+        `${c.id}: never started in the guest (see ${join(dir, "serial.log")}, the console)`,
+      );
       continue;
     }
     writeFileSync(join(dir, `${c.id}.stdout`), f.stdout);
     writeFileSync(join(dir, `${c.id}.stderr`), f.stderr);
     if (f.rc === undefined) problems.push(`${c.id}: the guest ended before it finished`);
+    else result.completed.push(c.id);
     if (c.id === "doctor") {
       let json: unknown;
       try {
@@ -133,9 +174,13 @@ export async function runKernel(id: string, opts: RunOptions = {}): Promise<Kern
       const file = join(dir, "doctor.json");
       if (json !== undefined) writeFileSync(file, JSON.stringify(json, null, 2) + "\n");
       result.doctor = { rc: f.rc, json, file };
+      const signals = doctorSignals(json);
+      if (json !== undefined && !signals) problems.push("doctor: JSON without a signals list");
+      result.tests.push(...(signals ?? []));
     } else if (GUEST_TEST_TARGETS.includes(c.id)) {
       const run = parseLibtest(f.stdout);
-      for (const t of run.tests) result.tests.push({ ...t, target: c.id });
+      for (const t of run.tests)
+        result.tests.push({ ...t, target: c.id, seconds: took.get(t.name) });
       if (run.unfinished) {
         result.tests.push({
           name: run.unfinished,
@@ -150,6 +195,8 @@ export async function runKernel(id: string, opts: RunOptions = {}): Promise<Kern
       }
     }
   }
+  // panic=-1 with -no-reboot: a panic ends QEMU with exit 0, and this is its only trace.
+  if (problems.length) problems.push(...result.kernelTrouble.map((l) => `kernel: ${l}`));
   writeFileSync(
     join(dir, "result.json"),
     JSON.stringify({ ...result, kernel: { ...kernel } }, null, 2) + "\n",
@@ -157,11 +204,56 @@ export async function runKernel(id: string, opts: RunOptions = {}): Promise<Kern
   return result;
 }
 
-/** "14 passed, 0 failed, 1 skipped" over one kernel's tests. */
-export function counts(tests: TestOutcome[]): { passed: number; failed: number; skipped: number } {
-  return {
-    passed: tests.filter((t) => t.status === "ok").length,
-    failed: tests.filter((t) => t.status === "FAILED").length,
-    skipped: tests.filter((t) => t.status === "ignored").length,
-  };
+/** The kernel's own reports of a crash or a hang, first of each kind. */
+export function kernelTrouble(serial: string): string[] {
+  const kinds = [
+    /Kernel panic - not syncing.*/,
+    /BUG: soft lockup.*/,
+    /rcu: INFO: rcu_\w+ (self-)?detected stalls?.*/,
+    /INFO: task .* blocked for more than .*/,
+    /BUG: unable to handle .*/,
+    /Oops: .*/,
+  ];
+  const out: string[] = [];
+  for (const k of kinds) {
+    const m = k.exec(serial);
+    if (m) out.push(m[0].trim());
+  }
+  return out;
+}
+
+/** doctor --json's `signals` as pseudo-tests: `doctor::<signal>`, passed when it loads. */
+function doctorSignals(json: unknown): TargetOutcome[] | undefined {
+  const signals = (json as { signals?: unknown } | undefined)?.signals;
+  if (!Array.isArray(signals)) return undefined;
+  return signals.map((raw) => {
+    const s = raw as { name?: unknown; ok?: unknown; detail?: unknown };
+    const detail = typeof s.detail === "string" ? s.detail : "";
+    return {
+      target: "doctor",
+      name: String(s.name),
+      status: s.ok === true ? "ok" : "FAILED",
+      detail,
+      failure: s.ok === true ? undefined : detail,
+    };
+  });
+}
+
+/**
+ * Each test's host seconds, from the serial lines' arrival times: libtest with one
+ * thread prints `test <name> ... <result>` as the test ends, so a test took from the
+ * previous such line (or its executable's start) to its own.
+ */
+function testSeconds(timeline: [number, string][]): Map<string, number> {
+  const out = new Map<string, number>();
+  let last: number | undefined;
+  for (const [t, line] of timeline) {
+    if (/@@KG@@\S+ BEGIN /.test(line)) last = t;
+    const m = /^test (\S+) \.\.\. /.exec(line);
+    if (m?.[1] && last !== undefined) {
+      out.set(m[1], t - last);
+      last = t;
+    }
+  }
+  return out;
 }

@@ -4,6 +4,11 @@
  * (wakeup, new task, or involuntary preemption) until it gets a CPU.
  * Aggregated in the kernel into per-CPU log2 histograms keyed by cgroup id;
  * userspace only reads the map at scrape time.
+ *
+ * Each wait is also split by who ran on that CPU meanwhile (ADR 0095): every
+ * sched_switch closes `prev`'s run slice in a small per-CPU ring, and the task
+ * switched in walks that ring over its wait [queued, now], adding each
+ * overlap to its cgroup's bounded culprit table.
  */
 #include "common.bpf.h"
 #include "runqlat.h"
@@ -39,6 +44,130 @@ struct {
 	__type(key, __u64);
 	__type(value, struct runqlat_hist);
 } runqlat_hists SEC(".maps");
+
+/* Set by the loader: attribute waits to culprits (--runqueue-attribution). */
+const volatile bool kg_attribution = true;
+
+struct runqlat_slice {
+	__u64 cgroup;
+	__u64 start;
+	__u64 end;
+};
+
+/* This CPU's recent run slices, newest at ring[(head - 1) % RUNQLAT_SLICES];
+ * times in the variant's clock (rq clock for sched_info, else ktime). */
+struct runqlat_cpu {
+	__u64 last; /* the previous sched_switch on this CPU */
+	__u64 head; /* slices written so far */
+	struct runqlat_slice ring[RUNQLAT_SLICES];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct runqlat_cpu);
+} runqlat_cpus SEC(".maps");
+
+static __always_inline struct runqlat_cpu *cpu_ring(void)
+{
+	__u32 zero = 0;
+
+	if (!kg_attribution)
+		return NULL;
+	return bpf_map_lookup_elem(&runqlat_cpus, &zero);
+}
+
+/* prev ran on this CPU from the previous switch until @now. @cg = 0 (the
+ * idle task) leaves a gap: idle is never blamed. A slice of the same cgroup
+ * right after the newest extends it, so the ring spans distinct neighbours. */
+static __always_inline void slice_close(struct runqlat_cpu *c, u64 cg, u64 now)
+{
+	u64 last = c->last;
+
+	c->last = now;
+	if (!cg || !last || now <= last)
+		return;
+	if (c->head) {
+		struct runqlat_slice *n = &c->ring[(c->head - 1) & (RUNQLAT_SLICES - 1)];
+
+		if (n->cgroup == cg && n->end == last) {
+			n->end = now;
+			return;
+		}
+	}
+	struct runqlat_slice *s = &c->ring[c->head & (RUNQLAT_SLICES - 1)];
+
+	s->cgroup = cg;
+	s->start = last;
+	s->end = now;
+	c->head++;
+}
+
+/* Add @d ns to culprit @cg in the victim's bounded table. */
+static __always_inline void blame(struct runqlat_stolen *st, u64 cg, u64 d)
+{
+	u64 min = ~0ULL, min_i = 0;
+
+	for (int k = 0; k < RUNQLAT_CULPRITS; k++) {
+		struct runqlat_culprit *c = &st->culprits[k];
+
+		if (c->cgroup == cg) {
+			c->ns += d;
+			return;
+		}
+		if (!c->cgroup) {
+			c->cgroup = cg;
+			c->ns = d;
+			return;
+		}
+		if (c->ns < min) {
+			min = c->ns;
+			min_i = k;
+		}
+	}
+	st->cut++;
+	if (d > min) {
+		struct runqlat_culprit *c = &st->culprits[min_i & (RUNQLAT_CULPRITS - 1)];
+
+		st->other_ns += c->ns;
+		c->cgroup = cg;
+		c->ns = d;
+	} else {
+		st->other_ns += d;
+	}
+}
+
+/* Split the wait [queued, now] of a task of cgroup @victim by the slices
+ * that overlap it, newest first, 16 at most (a bounded loop: 5.10 has no
+ * bpf_loop). */
+static __always_inline void attribute(struct runqlat_stolen *st, struct runqlat_cpu *c, u64 victim,
+				      u64 queued, u64 now)
+{
+	u64 covered = 0, head = c->head;
+
+	for (int i = 0; i < RUNQLAT_SLICES; i++) {
+		struct runqlat_slice *s;
+		u64 from, to;
+
+		if (i >= head)
+			break;
+		s = &c->ring[(head - 1 - i) & (RUNQLAT_SLICES - 1)];
+		if (s->end <= queued)
+			break;
+		from = s->start > queued ? s->start : queued;
+		to = s->end < now ? s->end : now;
+		if (to <= from)
+			continue;
+		covered += to - from;
+		if (s->cgroup == victim)
+			st->self_ns += to - from;
+		else
+			blame(st, s->cgroup, to - from);
+	}
+	if (now - queued > covered)
+		st->unknown_ns += now - queued - covered;
+}
 
 /* Zero value used to create a histogram slot; global so it is not on the
  * (512-byte) BPF stack. */
@@ -85,7 +214,10 @@ static __always_inline u64 *task_u64(void *task_map, void *pid_map, struct task_
 	return bpf_map_lookup_elem(pid_map, &pid);
 }
 
-static __always_inline void record(struct task_struct *next, u64 delta, const bool btf)
+/* One wait of @next: @delta ns in the histogram; the part on this CPU,
+ * [queued, now], split by culprit when @c (this CPU's ring) is given. */
+static __always_inline void record(struct task_struct *next, u64 delta, const bool btf,
+				   struct runqlat_cpu *c, u64 queued, u64 now)
 {
 	struct runqlat_hist *h;
 	u64 cg, slot;
@@ -103,6 +235,8 @@ static __always_inline void record(struct task_struct *next, u64 delta, const bo
 	/* Per-CPU value: no atomics needed. */
 	h->slots[slot]++;
 	h->sum_ns += delta;
+	if (c && now > queued)
+		attribute(&h->stolen, c, cg, queued, now);
 }
 
 /*
@@ -142,25 +276,34 @@ struct {
 SEC("tp_btf/sched_switch")
 int runqlat_switch_si(u64 *ctx)
 {
+	struct task_struct *prev = (struct task_struct *)ctx[1];
 	struct task_struct *next = (struct task_struct *)ctx[2];
+	struct runqlat_cpu *c;
 	struct cfs_rq *cfs;
 	struct rq *rq;
 	u64 queued, now, wait, run_delay, *base;
-	u32 pid = next->pid;
+	u32 pid;
 
-	if (!pid)
-		return 0;
-	queued = next->sched_info.last_queued;
-	if (!queued)
-		return 0;
+	/* next is about to run here; the idle task has a CFS run queue too,
+	 * prev is the second way to this CPU's rq. */
 	cfs = next->se.cfs_rq;
+	if (!cfs)
+		cfs = prev->se.cfs_rq;
 	if (!cfs)
 		return 0;
 	rq = cfs->rq;
 	if (!rq)
 		return 0;
 	now = rq->clock;
-	if (now <= queued)
+	c = cpu_ring();
+	if (c)
+		slice_close(c, prev->pid ? kg_task_cgroup_id(prev, KG_CPU_SUBSYS, true) : 0, now);
+
+	pid = next->pid;
+	if (!pid)
+		return 0;
+	queued = next->sched_info.last_queued;
+	if (!queued || now <= queued)
 		return 0;
 	wait = now - queued;
 	run_delay = next->sched_info.run_delay;
@@ -172,7 +315,9 @@ int runqlat_switch_si(u64 *ctx)
 		/* What sched_info_arrive() will make of run_delay right after us. */
 		*base = run_delay + (now - queued);
 	}
-	record(next, wait, true);
+	/* Only [queued, now] was spent on this CPU: segments before a
+	 * migration are in the histogram, not attributed. */
+	record(next, wait, true, c, queued, now);
 	return 0;
 }
 
@@ -195,13 +340,18 @@ static __always_inline void account(u64 *ctx, const bool btf)
 	struct task_struct *prev = (struct task_struct *)ctx[1];
 	struct task_struct *next = (struct task_struct *)ctx[2];
 	u64 now = bpf_ktime_get_ns();
-	u64 *ts, delta;
+	struct runqlat_cpu *c = cpu_ring();
+	u64 *ts, delta, queued;
 	u32 pid;
 
 	/* A task switched out while still runnable was preempted: it is back
 	 * on the run queue from now. */
 	if (prev_runnable(ctx, prev))
 		mark_runnable(prev, now, btf);
+	if (c) {
+		pid = btf ? prev->pid : BPF_CORE_READ(prev, pid);
+		slice_close(c, pid ? kg_task_cgroup_id(prev, KG_CPU_SUBSYS, btf) : 0, now);
+	}
 
 	pid = btf ? next->pid : BPF_CORE_READ(next, pid);
 	if (!pid)
@@ -209,9 +359,12 @@ static __always_inline void account(u64 *ctx, const bool btf)
 	ts = task_u64(&runqlat_start, &runqlat_start_pid, next, pid, false, btf);
 	if (!ts || !*ts)
 		return;
-	delta = now - *ts;
+	queued = *ts;
+	delta = now - queued;
 	*ts = 0;
-	record(next, delta, btf);
+	/* The wakeup may have happened on another CPU: only the overlap with
+	 * this CPU's slices is attributed, the rest counts as unknown. */
+	record(next, delta, btf, c, queued, now);
 }
 
 SEC("tp_btf/sched_wakeup")

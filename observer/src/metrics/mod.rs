@@ -3,7 +3,7 @@
 //! there is no background polling cost and no stale cache of counters.
 //!
 //! One module per metric family (`cpu.rs`, `runqueue.rs`, `oom.rs`,
-//! `drops.rs`, `tcp.rs`, `memory.rs`, `cgroups.rs`, `births.rs`; `bpf.rs` and
+//! `stolen.rs`, `drops.rs`, `tcp.rs`, `memory.rs`, `cgroups.rs`, `births.rs`; `bpf.rs` and
 //! `observer.rs` for the observer's own health); `encode.rs` writes the
 //! samples. The collector only wires them, in a fixed order.
 
@@ -17,6 +17,7 @@ mod memory;
 mod observer;
 mod oom;
 mod runqueue;
+mod stolen;
 mod tcp;
 
 use std::fmt;
@@ -35,9 +36,10 @@ type Families = fn(&State, &mut DescriptorEncoder) -> fmt::Result;
 
 /// Each signal's families, in /metrics order; each only when the signal is
 /// enabled.
-const SIGNALS: [(Signal, Families); 8] = [
+const SIGNALS: [(Signal, Families); 9] = [
     (Signal::Cpu, cpu::encode),
     (Signal::Runqueue, runqueue::encode),
+    (Signal::Runqueue, stolen::encode),
     (Signal::Oom, oom::encode),
     (Signal::Drops, drops::encode),
     (Signal::Tcp, tcp::encode),

@@ -47,6 +47,8 @@ pub struct LoadCfg {
     pub page_size: u64,
     /// What the running kernel offers: decides program variants (ADR 0065).
     pub kernel: &'static kernel::Kernel,
+    /// Split run-queue waits by culprit cgroup (ADR 0095).
+    pub attribution: bool,
 }
 
 /// Which program flavour a probe runs with.

@@ -89,3 +89,42 @@ export function goInstalled(name: string, versionKey: string): string {
   }
   return join(dir, name);
 }
+
+export interface EngineBinaries {
+  dockerd: string;
+  dockerProxy: string;
+  /** The compose CLI plugin (runs standalone too). */
+  compose: string;
+  dockerVersion: string;
+  composeVersion: string;
+}
+
+/**
+ * Docker Engine's daemon and port proxy (setup.sh go_build from tests/env/dockerd-build)
+ * and the compose CLI plugin (go_install), for tests/compose-engine.test.ts (ADR 0070).
+ */
+export function engineBinaries(): EngineBinaries {
+  const v = versions();
+  const dockerVersion = v.DOCKER_VERSION ?? "?";
+  const composeVersion = v.COMPOSE_VERSION ?? "?";
+  const dockerdDir = join(
+    CACHE,
+    `dockerd-${dockerVersion}-${moduleHash(join(REPO_ROOT, "tests/env/dockerd-build"))}`,
+  );
+  const composeDir = join(
+    CACHE,
+    `compose-${composeVersion}-${moduleHash(join(REPO_ROOT, "tests/env/compose-build"))}`,
+  );
+  for (const dir of [dockerdDir, composeDir]) {
+    if (!existsSync(join(dir, ".complete"))) {
+      throw new Error(`container engine binaries missing at ${dir}: run scripts/setup.sh first`);
+    }
+  }
+  return {
+    dockerd: join(dockerdDir, "dockerd"),
+    dockerProxy: join(dockerdDir, "docker-proxy"),
+    compose: join(composeDir, "docker-compose"),
+    dockerVersion,
+    composeVersion,
+  };
+}

@@ -199,6 +199,35 @@ test("Grafana's HMAC signature, with and without a timestamp header", () => {
   );
 });
 
+test("Grafana's two signature header names are both accepted (its sender's default and its docs')", () => {
+  const body = '{"alerts":[]}';
+  const sig = createHmac("sha256", "k").update(body).digest("hex");
+  const now = new Date();
+  // A contact point with the header left blank: grafana/alerting's http/hmac.go sends
+  // X-Grafana-Alert-Signature; the docs and the UI placeholder say X-Grafana-Alerting-Signature.
+  for (const configured of ["X-Grafana-Alerting-Signature", "X-Grafana-Alert-Signature"]) {
+    const c = { ...DEFAULT_AUTH, hmacSecret: "k", hmacHeader: configured };
+    for (const sent of ["x-grafana-alert-signature", "x-grafana-alerting-signature"]) {
+      assert.equal(
+        checkSignature(c, body, { [sent]: sig }, now),
+        undefined,
+        `${configured}/${sent}`,
+      );
+    }
+  }
+  assert.equal(
+    checkSignature({ ...DEFAULT_AUTH, hmacSecret: "k" }, body, {}, now),
+    "missing X-Grafana-Alerting-Signature header",
+  );
+  // A header of the user's own choosing is the only one read.
+  const custom = { ...DEFAULT_AUTH, hmacSecret: "k", hmacHeader: "X-Our-Signature" };
+  assert.equal(checkSignature(custom, body, { "x-our-signature": sig }, now), undefined);
+  assert.equal(
+    checkSignature(custom, body, { "x-grafana-alert-signature": sig }, now),
+    "missing X-Our-Signature header",
+  );
+});
+
 // Label sets as the upstream rules produce them (see ./community.ts for the rule texts).
 test("kubernetes-mixin CPUThrottlingHigh: the pod's container, engine-graded, evidence looked up", () => {
   const m = alertToFinding(

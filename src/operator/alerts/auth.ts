@@ -1,7 +1,11 @@
 // Webhook credentials, as Grafana's webhook contact point and Alertmanager's
 // http_config send them: an Authorization header (`<scheme> <credentials>`,
 // Bearer by default), HTTP basic auth, and — Grafana only — an HMAC-SHA256
-// signature of the raw body (optionally "<timestamp>:<body>").
+// signature of the raw body (optionally "<timestamp>:<body>"). Grafana uses two
+// names for the signature header: its docs and UI placeholder say
+// X-Grafana-Alerting-Signature, while its sender (grafana/alerting http/hmac.go)
+// sends X-Grafana-Alert-Signature when a contact point leaves the header blank.
+// Either one is read when the configured header is one of them.
 import { createHmac, timingSafeEqual } from "node:crypto";
 
 export interface AuthConfig {
@@ -22,6 +26,19 @@ export const DEFAULT_AUTH: AuthConfig = {
   hmacHeader: "X-Grafana-Alerting-Signature",
   hmacMaxSkewMs: 5 * 60_000,
 };
+
+/** The signature header names Grafana sends (documented one first). */
+export const GRAFANA_SIGNATURE_HEADERS = [
+  "X-Grafana-Alerting-Signature",
+  "X-Grafana-Alert-Signature",
+];
+
+/** Lower-case header names to read the signature from, in order. */
+function signatureHeaders(configured: string): string[] {
+  const lower = configured.toLowerCase();
+  const grafana = GRAFANA_SIGNATURE_HEADERS.map((h) => h.toLowerCase());
+  return grafana.includes(lower) ? [lower, ...grafana.filter((h) => h !== lower)] : [lower];
+}
 
 const same = (a: string, b: string) => {
   const x = Buffer.from(a);
@@ -51,7 +68,9 @@ export function checkSignature(
   now: Date,
 ): string | undefined {
   if (!c.hmacSecret) return undefined;
-  const sig = headers[c.hmacHeader.toLowerCase()];
+  const sig = signatureHeaders(c.hmacHeader)
+    .map((h) => headers[h])
+    .find((v) => v !== undefined);
   if (typeof sig !== "string") return `missing ${c.hmacHeader} header`;
   let message = rawBody;
   if (c.hmacTimestampHeader) {

@@ -43,6 +43,33 @@ export function containerResources(containers: RawContainer[]): ContainerResourc
   }));
 }
 
+export type QosClass = "Guaranteed" | "Burstable" | "BestEffort";
+
+/**
+ * The pod's QoS class by Kubernetes' rule: Guaranteed when every container has
+ * CPU and memory limits equal to its requests (a request left out defaults to
+ * the limit), BestEffort when no container sets any, else Burstable.
+ */
+export function qosClass(pod: PodInfo): QosClass {
+  const cs = pod.containers;
+  const none = cs.every(
+    (c) =>
+      c.cpuLimitCores === undefined &&
+      c.cpuRequestCores === undefined &&
+      c.memoryLimitBytes === undefined &&
+      c.memoryRequestBytes === undefined,
+  );
+  if (none) return "BestEffort";
+  const guaranteed = cs.every(
+    (c) =>
+      c.cpuLimitCores !== undefined &&
+      c.memoryLimitBytes !== undefined &&
+      (c.cpuRequestCores ?? c.cpuLimitCores) === c.cpuLimitCores &&
+      (c.memoryRequestBytes ?? c.memoryLimitBytes) === c.memoryLimitBytes,
+  );
+  return guaranteed ? "Guaranteed" : "Burstable";
+}
+
 /** The container a finding is about: the named one, or the only one. */
 export function pickContainer(pod: PodInfo | undefined, name: string | undefined) {
   if (!pod) return undefined;

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Finding } from "./finding.ts";
-import type { PodInfo } from "./pod-info.ts";
+import type { ObserverEvent } from "../../shared/model/observer-events.ts";
+import { eventToFinding } from "../observer/to-finding.ts";
+import { qosClass, type PodInfo } from "./pod-info.ts";
 import { formatCpu, formatMemory, parseQuantity } from "./quantity.ts";
 import { assess } from "./rules.ts";
 import { DEFAULT_THRESHOLDS } from "./thresholds.ts";
@@ -158,4 +160,101 @@ test("run-queue delay grades by p99 and points at contention", () => {
   assert.equal(a.severity, "critical");
   assert.match(a.insight, /80\.0 ms \(p99\)/);
   assert.equal(a.recommendation.action, "spread-replicas");
+});
+
+test("a cpu_stolen event names the culprit, its QoS class and requests/limits (ADR 0095)", () => {
+  const ev: ObserverEvent = {
+    seq: 1,
+    ts: "2026-11-25T10:00:01.000Z",
+    tsUnixMs: Date.parse("2026-11-25T10:00:01.000Z"),
+    node: "node-a",
+    type: "cpu_stolen",
+    workload: {
+      kind: "container",
+      namespace: "shop",
+      pod: "checkout-1",
+      container: "app",
+      podUID: "u1",
+      cgroup: "/kubepods/burstable/podu1/c1",
+    },
+    evidence: {
+      intervalSeconds: 1,
+      delaySeconds: 0.6,
+      stolenSeconds: 0.55,
+      selfSeconds: 0.03,
+      otherSeconds: 0,
+      unknownSeconds: 0.02,
+      culprits: [
+        {
+          workload: {
+            kind: "container",
+            namespace: "batch",
+            pod: "crunch-7",
+            container: "work",
+            podUID: "u2",
+            cgroup: "/kubepods/besteffort/podu2/c2",
+          },
+          seconds: 0.5,
+          share: 0.83,
+        },
+        {
+          workload: { kind: "service", cgroup: "/system.slice/backup.service" },
+          seconds: 0.05,
+          share: 0.08,
+        },
+      ],
+    },
+  };
+  const f = eventToFinding(ev);
+  assert.ok(f);
+  assert.equal(f.signal, "runqueue-delay");
+  assert.equal(f.kernelTruth.attributes?.culprit, "batch/crunch-7 (work)");
+  assert.match(f.kernelTruth.attributes.otherCulprits ?? "", /backup\.service 0\.050 s/);
+  const culprit: PodInfo = {
+    namespace: "batch",
+    name: "crunch-7",
+    uid: "u2",
+    containers: [{ name: "work" }],
+  };
+  const a = assess(f, { ...ctx, culprit });
+  assert.equal(a.severity, "critical", "0.55 s of 1 s taken: over the 50% critical share");
+  assert.match(
+    a.insight,
+    /waited 600\.0 ms for a CPU over 1\.0 s, delayed by batch\/crunch-7 \(work\) for 500\.0 ms \(83% of it\), on node node-a/,
+  );
+  assert.match(
+    a.recommendation.rationale,
+    /pod culprit batch\/crunch-7 \(took 500\.0 ms\) is BestEffort \(no CPU request, no CPU limit\)/,
+  );
+  assert.match(a.recommendation.rationale, /pod anti-affinity, another node than node-a/);
+  assert.equal(a.recommendation.action, "spread-replicas");
+  // The host's processes took the most: reserve CPU for them, then the pod advice.
+  const hostFirst = eventToFinding({
+    ...ev,
+    evidence: { ...ev.evidence, culprits: [...ev.evidence.culprits].reverse() },
+  });
+  assert.ok(hostFirst);
+  assert.equal(hostFirst.kernelTruth.attributes?.culpritPod, "crunch-7");
+  const b = assess(hostFirst, { ...ctx, culprit });
+  assert.match(b.insight, /delayed by \/system\.slice\/backup\.service/);
+  assert.match(
+    b.recommendation.rationale,
+    /^Most of the wait went to \/system\.slice\/backup\.service, which is not a pod.*The pod culprit batch\/crunch-7/,
+  );
+});
+
+test("QoS class follows Kubernetes' rule", () => {
+  const p = (containers: PodInfo["containers"]): PodInfo => ({
+    namespace: "n",
+    name: "p",
+    uid: "u",
+    containers,
+  });
+  assert.equal(qosClass(p([{ name: "a" }])), "BestEffort");
+  assert.equal(qosClass(p([{ name: "a", cpuLimitCores: 1, memoryLimitBytes: 10 }])), "Guaranteed");
+  assert.equal(
+    qosClass(p([{ name: "a", cpuLimitCores: 1, cpuRequestCores: 0.5, memoryLimitBytes: 10 }])),
+    "Burstable",
+  );
+  assert.equal(qosClass(p([{ name: "a", cpuRequestCores: 0.1 }])), "Burstable");
 });

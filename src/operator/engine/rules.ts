@@ -8,7 +8,7 @@ import type {
 } from "../../shared/model/kernel-whisper.ts";
 import { dropReasonMeaning } from "./drop-reasons.ts";
 import { SIGNAL_NOUN, quantity, type Finding } from "./finding.ts";
-import { pickContainer, type ContainerResources, type PodInfo } from "./pod-info.ts";
+import { pickContainer, qosClass, type ContainerResources, type PodInfo } from "./pod-info.ts";
 import { formatCpu, formatMemory } from "./quantity.ts";
 import { grade, type Thresholds } from "./thresholds.ts";
 
@@ -20,6 +20,8 @@ export interface Assessment {
 
 export interface Context {
   pod?: PodInfo;
+  /** The pod of the top culprit of a run-queue delay finding (ADR 0095), when it is a pod. */
+  culprit?: PodInfo;
   occurrences: number;
   firstSeen: Date;
   thresholds: Thresholds;
@@ -166,7 +168,73 @@ function oomKill(f: Finding, ctx: Context): Assessment {
   return { severity, insight, recommendation: { action: "raise-memory-limit", rationale, change } };
 }
 
+/** A container's CPU requests and limits as one phrase. */
+function cpuSpec(c: ContainerResources | undefined): string {
+  if (!c) return "CPU requests/limits unknown";
+  const req = c.cpuRequestCores ?? c.cpuLimitCores;
+  const parts = [
+    req !== undefined ? `requests ${formatCpu(req)}` : "no CPU request",
+    c.cpuLimitCores !== undefined ? `limit ${formatCpu(c.cpuLimitCores)}` : "no CPU limit",
+  ];
+  return parts.join(", ");
+}
+
+/**
+ * Who stole my CPU (ADR 0095): the waiting workload's delay with the cgroup
+ * that ran meanwhile, and what to change on the culprit or the placement.
+ */
+function stolenDelay(f: Finding, ctx: Context): Assessment {
+  const t = ctx.thresholds.runqueueDelay;
+  const a = f.kernelTruth.attributes ?? {};
+  const delay = quantity(f.kernelTruth, "runqueueDelaySeconds") ?? 0;
+  const stolen = quantity(f.kernelTruth, "stolenSeconds") ?? 0;
+  const culpritSeconds = quantity(f.kernelTruth, "culpritSeconds");
+  const share = quantity(f.kernelTruth, "culpritShare");
+  const w = f.kernelTruth.window;
+  const windowSeconds = Math.max(1e-3, (Date.parse(w.end) - Date.parse(w.start)) / 1000);
+  const severity =
+    f.severity ?? grade(stolen / windowSeconds, t.stolenWarningRatio, t.stolenCriticalRatio);
+  const node = a.node ?? f.subject.node;
+  const culprit = a.culprit;
+  const by =
+    culprit && culpritSeconds !== undefined
+      ? `, delayed by ${culprit} for ${secs(culpritSeconds)}${share !== undefined ? ` (${pct(share)} of it)` : ""}`
+      : `, ${secs(stolen)} of it while other cgroups ran`;
+  const insight = `Runnable threads of ${who(f)} waited ${secs(delay)} for a CPU ${windowText(f)}${by}${node ? `, on node ${node}` : ""}.`;
+  const mine = pickContainer(ctx.pod, f.subject.container);
+  const victimReq = mine?.cpuRequestCores ?? mine?.cpuLimitCores;
+  const raise =
+    victimReq !== undefined
+      ? `raise ${who(f)}'s CPU request (now ${formatCpu(victimReq)}): under contention CPU time is shared by requests (cpu.shares/cpu.weight)`
+      : `give ${who(f)} a CPU request: under contention CPU time is shared by requests, and without one it gets the minimum weight`;
+  const podSeconds = quantity(f.kernelTruth, "culpritPodSeconds");
+  const podName = a.culpritPod ? `${a.culpritNamespace ?? ""}/${a.culpritPod}` : undefined;
+  // The host's own processes took more than any pod: say so before the pod advice.
+  const host =
+    culprit && !culprit.startsWith(podName ?? "\0")
+      ? `Most of the wait went to ${culprit}, which is not a pod (system services or other cgroups on the node): reserve CPU for it (kubelet system-reserved / kube-reserved) or move it off the node. `
+      : "";
+  let rationale: string;
+  if (ctx.culprit && podName) {
+    const qos = qosClass(ctx.culprit);
+    const c = pickContainer(ctx.culprit, a.culpritContainer);
+    const limit = c?.cpuLimitCores;
+    const fix =
+      limit === undefined
+        ? `Give it a CPU request that matches what it uses and a CPU limit`
+        : `Lower its CPU limit (now ${formatCpu(limit)}) or raise its request to what it uses, so the scheduler reserves that CPU`;
+    const took = podSeconds !== undefined ? ` (took ${secs(podSeconds)})` : "";
+    rationale = `${host}The pod culprit ${podName}${took} is ${qos} (${cpuSpec(c)}). ${fix}; or ${raise}; or keep the two apart (pod anti-affinity, another node${node ? ` than ${node}` : ""}).`;
+  } else if (host) {
+    rationale = `${host}Or ${raise}.`;
+  } else {
+    rationale = `Other cgroups took the CPU: ${raise}, or spread replicas across nodes.`;
+  }
+  return { severity, insight, recommendation: { action: "spread-replicas", rationale } };
+}
+
 function runqueueDelay(f: Finding, ctx: Context): Assessment {
+  if (quantity(f.kernelTruth, "stolenSeconds") !== undefined) return stolenDelay(f, ctx);
   const t = ctx.thresholds.runqueueDelay;
   const p99 = quantity(f.kernelTruth, "runqueueDelayP99Seconds") ?? 0;
   const severity = f.severity ?? grade(p99, t.warningSeconds, t.criticalSeconds);

@@ -11,7 +11,13 @@ export interface Thresholds {
     /** Headroom over observed demand when proposing a new limit. */
     headroom: number;
   };
-  runqueueDelay: { warningSeconds: number; criticalSeconds: number };
+  runqueueDelay: {
+    warningSeconds: number;
+    criticalSeconds: number;
+    /** Share of one CPU that other cgroups took from the waiting workload (ADR 0095). */
+    stolenWarningRatio: number;
+    stolenCriticalRatio: number;
+  };
   oomKill: { memoryMargin: number; leakAfterOccurrences: number };
   memoryPressure: { warningSeconds: number; criticalSeconds: number; memoryMargin: number };
   packetDrops: { warningCount: number; criticalCount: number };
@@ -21,7 +27,12 @@ export interface Thresholds {
 
 export const DEFAULT_THRESHOLDS: Thresholds = {
   cpuThrottling: { warningRatio: 0.1, criticalRatio: 0.3, burstyUsagePercent: 60, headroom: 1.25 },
-  runqueueDelay: { warningSeconds: 0.01, criticalSeconds: 0.05 },
+  runqueueDelay: {
+    warningSeconds: 0.01,
+    criticalSeconds: 0.05,
+    stolenWarningRatio: 0.1,
+    stolenCriticalRatio: 0.5,
+  },
   oomKill: { memoryMargin: 1.25, leakAfterOccurrences: 3 },
   memoryPressure: { warningSeconds: 1, criticalSeconds: 10, memoryMargin: 1.25 },
   packetDrops: { warningCount: 100, criticalCount: 1000 },

@@ -2,7 +2,12 @@
 // (engine/rules.ts) and the gateway; units are always stated.
 import type { Evidence, Quantity } from "../../shared/model/common.ts";
 import type { Subject } from "../../shared/model/kernel-whisper.ts";
-import type { ObserverEvent, ThrottleEpisode, Workload } from "../../shared/model/observer-events.ts";
+import type {
+  CpuStolen,
+  ObserverEvent,
+  ThrottleEpisode,
+  Workload,
+} from "../../shared/model/observer-events.ts";
 import type { Finding } from "../engine/finding.ts";
 
 export type PodLookup = (uid: string) => { namespace: string; name: string } | undefined;
@@ -40,6 +45,62 @@ function metricsView(e: ThrottleEpisode): Evidence | undefined {
   const q: Quantity[] = [{ name: "avgCpuUsageCores", value: cores, unit: "cores" }];
   if (e.limitCores) q.push({ name: "avgCpuUsagePercentOfLimit", value: (cores / e.limitCores) * 100, unit: "percent" });
   return evidence(e.start, e.end, q, "cgroup CPU usage averaged over the same window");
+}
+
+/** A workload as one line: "ns/pod (container)", else its cgroup path. */
+export function workloadName(w: Workload): string {
+  if (w.pod) return `${w.namespace ?? ""}/${w.pod}${w.container ? ` (${w.container})` : ""}`;
+  return w.cgroup;
+}
+
+/**
+ * Who stole the CPU (ADR 0095): a run-queue delay finding whose evidence names
+ * the top culprit; the rule reads the culprit's pod spec from these attributes.
+ */
+function cpuStolen(e: CpuStolen, tsUnixMs: number, node: string, lookup?: PodLookup): Evidence {
+  const start = new Date(tsUnixMs - e.intervalSeconds * 1000).toISOString();
+  // Culprit pods named by the observer, else by the operator's pod index (UID).
+  const named = (w: Workload): Workload => {
+    if (w.pod || !w.podUID || !lookup) return w;
+    const p = lookup(w.podUID);
+    return p ? { ...w, namespace: p.namespace, pod: p.name } : w;
+  };
+  const culprits = e.culprits.map((c) => ({ ...c, workload: named(c.workload) }));
+  const top = culprits[0];
+  const q: Quantity[] = [
+    { name: "runqueueDelaySeconds", value: e.delaySeconds, unit: "seconds" },
+    { name: "stolenSeconds", value: e.stolenSeconds, unit: "seconds" },
+    { name: "selfDelaySeconds", value: e.selfSeconds, unit: "seconds" },
+  ];
+  const attributes: Record<string, string> = { node };
+  if (top) {
+    q.push({ name: "culpritSeconds", value: top.seconds, unit: "seconds" });
+    q.push({ name: "culpritShare", value: Math.min(1, top.share), unit: "ratio" });
+    attributes.culprit = workloadName(top.workload).slice(0, 1024);
+    attributes.culpritCgroup = top.workload.cgroup.slice(0, 1024);
+  }
+  // The largest culprit that is a pod: what a recommendation can act on, even
+  // when the host's own processes (a non-pod cgroup) took more.
+  const pod = culprits.find((c) => c.workload.pod && c.workload.namespace);
+  if (pod?.workload.pod && pod.workload.namespace) {
+    q.push({ name: "culpritPodSeconds", value: pod.seconds, unit: "seconds" });
+    attributes.culpritNamespace = pod.workload.namespace;
+    attributes.culpritPod = pod.workload.pod;
+    attributes.culpritPodCgroup = pod.workload.cgroup.slice(0, 1024);
+    if (pod.workload.container) attributes.culpritContainer = pod.workload.container;
+  }
+  const others = culprits
+    .slice(1)
+    .map((c) => `${workloadName(c.workload)} ${c.seconds.toFixed(3)} s`)
+    .join("; ");
+  if (others) attributes.otherCulprits = others.slice(0, 1024);
+  return evidence(
+    start,
+    new Date(tsUnixMs).toISOString(),
+    q,
+    "tp_btf sched:sched_switch: waits split by the cgroup that ran on the CPU meanwhile",
+    attributes,
+  );
 }
 
 /** The finding an observer event amounts to, or undefined for bookkeeping events. */
@@ -110,6 +171,12 @@ export function eventToFinding(ev: ObserverEvent, lookup?: PodLookup): Finding |
         }),
       };
     }
+    case "cpu_stolen":
+      return {
+        ...base,
+        signal: "runqueue-delay",
+        kernelTruth: cpuStolen(ev.evidence, ev.tsUnixMs, ev.node, lookup),
+      };
     case "cgroup_created":
     case "cgroup_removed":
       return undefined;

@@ -90,6 +90,18 @@ export function whisperWriter(deps: WriterDeps) {
     return info;
   }
 
+  /** The top culprit's pod of a run-queue delay whisper (ADR 0095), if it is a pod. */
+  async function culpritInfo(e: Entry): Promise<PodInfo | undefined> {
+    const a = e.kernelTruth.attributes;
+    if (!a?.culpritNamespace || !a.culpritPod) return undefined;
+    const key = `${a.culpritNamespace}/${a.culpritPod}`;
+    const hit = pods.get(key);
+    if (hit && Date.now() - hit.at < POD_CACHE_MS) return hit.info;
+    const info = await deps.kube.getPod(a.culpritNamespace, a.culpritPod);
+    pods.set(key, { at: Date.now(), info });
+    return info;
+  }
+
   /** First write of an entry: merge with what the API server already holds. */
   async function adopt(e: Entry): Promise<void> {
     const existing = await deps.kube.getWhisper(e.namespace, e.name);
@@ -115,8 +127,10 @@ export function whisperWriter(deps: WriterDeps) {
     const started = performance.now();
     if (!e.adopted) await adopt(e);
     const pod = await podInfo(e);
+    const culprit = await culpritInfo(e);
     const assessment = assess(findingOf(e), {
       pod,
+      culprit,
       occurrences: e.occurrences,
       firstSeen: e.firstSeen,
       thresholds: deps.thresholds,

@@ -69,3 +69,32 @@ test("every rule's request passes the operator's schema, credentials and signatu
     ]);
   }
 });
+
+test("as Grafana's sender: a blank signature header is X-Grafana-Alert-Signature, an empty secret refuses to send", async () => {
+  const raw = parse(await readFile(PROVISIONING.alerting, "utf8")) as ProvisionedAlerting;
+  const env = { KG_OPERATOR_URL: "http://op:8080", KG_WEBHOOK_TOKEN: "tok" };
+  const now = new Date();
+  const evaluated = { labels: { cgroup: "/kg/x" }, values: { B: 0.5, C: 1 }, startsAt: now };
+  const uid = ALERT_SPECS[0]?.uid ?? "";
+  // The generated file with KG_WEBHOOK_HMAC_SECRET unset: Grafana would send nothing.
+  assert.throws(
+    () => grafanaWebhookRequest(interpolate(raw, env), uid, evaluated, now),
+    /hmacConfig\.secret is empty.*secret must be provided/,
+  );
+  // A contact point made by hand with the header left blank.
+  const blank = interpolate(raw, { ...env, KG_WEBHOOK_HMAC_SECRET: "sec" });
+  for (const p of blank.contactPoints)
+    for (const r of p.receivers) if (r.settings.hmacConfig) r.settings.hmacConfig.header = "";
+  const req = grafanaWebhookRequest(blank, uid, evaluated, now);
+  assert.ok(req.headers["X-Grafana-Alert-Signature"]);
+  assert.equal(req.headers[HMAC_HEADER], undefined);
+  const lower = Object.fromEntries(
+    Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), v]),
+  );
+  const auth = {
+    ...DEFAULT_AUTH,
+    hmacSecret: "sec",
+    hmacTimestampHeader: HMAC_TIMESTAMP_HEADER,
+  };
+  assert.equal(checkSignature(auth, req.body, lower, now), undefined);
+});

@@ -1,9 +1,10 @@
 // Kernel truth overview: what the kernel says per namespace and pod — the
 // whispers with the operator's reading and recommendation, each kernel signal
-// over time — with variables from the plugin. Fits one 1920×1080 screen
+// over time, and who stole whose CPU — with variables from the plugin. Fits one 1920×1080 screen
 // (25 grid rows), the size it is shown at (docs/screenshots).
 import { METRIC, SIGNAL_DEFS, type PlotSignal } from "../signals/catalogue.ts";
 import {
+  bargauge,
   columns,
   dashboard,
   fieldOf,
@@ -47,6 +48,33 @@ const signalPanel = (signal: PlotSignal, title: string, h: number, only?: string
         sortDesc: true,
       },
     },
+  });
+
+/**
+ * Who stole my CPU (ADR 0095): run-queue delay by victim and the culprit that ran
+ * meanwhile, over the time range, largest first. Prometheus directly: the
+ * gateway's signal recipes filter on workload labels, these series carry
+ * victim_* and culprit_* pairs.
+ */
+const stolenPanel = () =>
+  bargauge({
+    title: "Who stole my CPU (wait by culprit, in range)",
+    description:
+      "Run-queue delay of each victim pod's tasks while another cgroup ran on that CPU (kernel_gossip_runqueue_stolen_seconds_total, increase over the time range; the victim's own tasks and uncovered time left out), the 8 largest victim ← culprit pairs.",
+    unit: "s",
+    w: 8,
+    h: 8,
+    min: 0,
+    thresholds: oneColor("orange"),
+    targets: [
+      prom(
+        "A",
+        'topk(8, sum by (node, victim_namespace, victim_pod, victim_cgroup, culprit_namespace, culprit_pod, culprit_cgroup) (increase(kernel_gossip_runqueue_stolen_seconds_total{victim_namespace=~"${namespace:regex}|", victim_pod=~"${pod:regex}|", culprit_cgroup!~"_self_|_unknown_"}[$__range])) > 0)',
+        "{{victim_namespace}}/{{victim_pod}}{{victim_cgroup}} ← {{culprit_namespace}}/{{culprit_pod}}{{culprit_cgroup}} on {{node}}",
+        "instant",
+      ),
+    ],
+    options: { displayMode: "basic", showUnfilled: true },
   });
 
 export const kernelTruth = () =>
@@ -164,10 +192,35 @@ export const kernelTruth = () =>
           signalPanel("runqueue-delay", "Run-queue delay (p99)", 8, "p99"),
           signalPanel("memory-pressure", "Memory stall, some tasks (PSI s/s)", 8, "some"),
         ],
+        // The stolen-CPU panel took the OOM-kill and retransmit panels' room (25
+        // rows, ADR 0082): both are rare events, shown as the range's totals and peak.
         [
-          signalPanel("oom-kill", "OOM kills (per step)", 8),
+          stolenPanel(),
           signalPanel("packet-drops", "Packet drops by reason", 8),
-          signalPanel("tcp-retransmits", "TCP retransmits", 8),
+          stack(
+            stat({
+              title: "OOM kills in range",
+              description: `${SIGNAL_DEFS["oom-kill"].description} Summed over the time range per workload.`,
+              unit: "short",
+              w: 8,
+              h: 4,
+              thresholds: oneColor("red"),
+              options: { reduceOptions: { calcs: ["sum"], fields: "", values: false } },
+              targets: [gateway({ refId: "A", queryType: "signal", signal: "oom-kill", filters })],
+            }),
+            stat({
+              title: "TCP retransmits, peak",
+              description: `${SIGNAL_DEFS["tcp-retransmits"].description} Peak per workload over the time range.`,
+              unit: SIGNAL_DEFS["tcp-retransmits"].unit,
+              w: 8,
+              h: 4,
+              thresholds: oneColor("blue"),
+              options: { reduceOptions: { calcs: ["max"], fields: "", values: false } },
+              targets: [
+                gateway({ refId: "A", queryType: "signal", signal: "tcp-retransmits", filters }),
+              ],
+            }),
+          ),
         ],
       ]),
     },

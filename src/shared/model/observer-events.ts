@@ -134,6 +134,30 @@ export const BirthEventSchema = Type.Object({
 });
 export type BirthEvent = Static<typeof BirthEventSchema>;
 
+// Who stole my CPU (ADR 0095): within one sampling interval, other cgroups ran
+// on the CPU while tasks of the event's workload (the victim) waited for it.
+export const StolenCulpritSchema = Type.Object({
+  workload: WorkloadSchema,
+  seconds: Type.Number({ minimum: 0 }),
+  share: Type.Number({
+    minimum: 0,
+    maximum: 1,
+    description: "Of the victim's attributed wait in the interval.",
+  }),
+});
+export type StolenCulprit = Static<typeof StolenCulpritSchema>;
+
+export const CpuStolenSchema = Type.Object({
+  intervalSeconds: Type.Number({ minimum: 0 }),
+  delaySeconds: Type.Number({ minimum: 0, description: "Run-queue delay in the interval." }),
+  stolenSeconds: Type.Number({ minimum: 0, description: "Of it, while other cgroups ran." }),
+  selfSeconds: Type.Number({ minimum: 0, description: "While the victim's own tasks ran." }),
+  otherSeconds: Type.Number({ minimum: 0, description: "Culprits beyond the top-k." }),
+  unknownSeconds: Type.Number({ minimum: 0, description: "Not covered by a run slice." }),
+  culprits: Type.Array(StolenCulpritSchema, { description: "Largest first, top-k." }),
+});
+export type CpuStolen = Static<typeof CpuStolenSchema>;
+
 const envelope = {
   seq: Type.Integer({ minimum: 1 }),
   /** The observer run that numbered `seq` (sequence numbers restart with a new instance). */
@@ -160,5 +184,6 @@ export const ObserverEventSchema = Type.Union([
   Type.Object({ ...envelope, type: Type.Literal("cgroup_created"), evidence: CgroupChangeSchema }),
   Type.Object({ ...envelope, type: Type.Literal("cgroup_removed"), evidence: CgroupChangeSchema }),
   Type.Object({ ...envelope, type: Type.Literal("birth"), evidence: BirthEventSchema }),
+  Type.Object({ ...envelope, type: Type.Literal("cpu_stolen"), evidence: CpuStolenSchema }),
 ]);
 export type ObserverEvent = Static<typeof ObserverEventSchema>;

@@ -5,8 +5,9 @@
 // method, headers and body exactly as the documented webhook contact point
 // forms them: body version "1" with per-alert values, `Authorization:
 // <scheme> <credentials>`, and the HMAC-SHA256 signature of
-// "<unix seconds>:<body>" in the configured header with the timestamp in its
-// own header. The title and message are Grafana template output the operator
+// "<unix seconds>:<body>" in the configured header (X-Grafana-Alert-Signature
+// when blank, as Grafana's sender does) with the timestamp in its own header. A
+// hmacConfig with an empty secret throws, as Grafana's sender refuses it. The title and message are Grafana template output the operator
 // does not read; they follow the default subject's shape only.
 import { createHash, createHmac } from "node:crypto";
 import { renderTemplate } from "./template.ts";
@@ -171,8 +172,14 @@ export function grafanaWebhookRequest(
   if (s.authorization_credentials) {
     headers.Authorization = `${s.authorization_scheme ?? "Bearer"} ${s.authorization_credentials}`;
   }
-  if (s.hmacConfig?.secret) {
-    const header = s.hmacConfig.header || "X-Grafana-Alerting-Signature";
+  if (s.hmacConfig) {
+    // grafana/alerting http/hmac.go: a hmacConfig without a secret fails every send,
+    // and a blank header falls back to X-Grafana-Alert-Signature (not the docs' name).
+    if (!s.hmacConfig.secret)
+      throw new Error(
+        `contact point ${point.name}: hmacConfig.secret is empty; Grafana refuses to send ("secret must be provided")`,
+      );
+    const header = s.hmacConfig.header || "X-Grafana-Alert-Signature";
     let signed = body;
     if (s.hmacConfig.timestampHeader) {
       const ts = String(Math.floor(now.getTime() / 1000));
