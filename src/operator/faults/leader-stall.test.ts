@@ -157,8 +157,12 @@ test("a stalled leader stops writing before its lease expires; the standby takes
     [],
     "writes by replica-a after replica-b took over",
   );
-  // A's last renewal that the server accepted, and when that lease would have expired.
-  const lastRenewal = fromA.filter((e) => isLease(e) && e.responseStatus?.code === 200).map(at);
+  // A's last lease write that the server accepted (its create, 201, when the stall
+  // came before its first renewal, 200), and when that lease would have expired.
+  const accepted = (e: (typeof fromA)[number]) =>
+    e.responseStatus?.code === 200 || e.responseStatus?.code === 201;
+  const lastRenewal = fromA.filter((e) => isLease(e) && accepted(e)).map(at);
+  assert.ok(lastRenewal.length > 0, "no accepted lease write by replica-a in the audit log");
   const expiry = Math.max(...lastRenewal) + LEASE.leaseMs;
   assert.ok(
     lastA < expiry,
