@@ -27,6 +27,7 @@ import { startNode, podCgroupDirs, type TestNode } from "../src/local/runtime/no
 import { nodejsImage } from "../src/local/runtime/node/images.ts";
 import { startObserver, type Observer } from "../src/local/runtime/observer.ts";
 import { closeTestCluster, testCluster, type TestCluster } from "./env/test-cluster.ts";
+import { alertmanagerFullBody } from "./support/alertmanager-body.ts";
 
 const isRoot = process.getuid?.() === 0;
 const WINDOW_MS = 30_000;
@@ -259,34 +260,17 @@ describe(
       const dir = await running("sleeper");
       // A few seconds of history: the sizing is still too thin when the alert comes.
       await new Promise((r) => setTimeout(r, 4_000));
-      const body = {
-        receiver: "kernel-gossip",
-        status: "firing",
-        alerts: [
-          {
-            status: "firing",
-            labels: {
-              alertname: "KernelCpuThrottling",
-              kernel_gossip_signal: "cpu-throttling",
-              namespace: ns,
-              pod: "sleeper",
-              container: "app",
-            },
-            annotations: { kernel_gossip_value: "0.6", kernel_gossip_window: "1m" },
-            startsAt: new Date().toISOString(),
-            endsAt: "0001-01-01T00:00:00Z",
-            generatorURL: "http://prometheus.local/graph",
-            fingerprint: "5eef",
-          },
-        ],
-        groupLabels: {},
-        commonLabels: {},
-        commonAnnotations: {},
-        externalURL: "http://alertmanager.local",
-        version: "4",
-        groupKey: "{}:{}",
-        truncatedAlerts: 0,
-      };
+      const body = alertmanagerFullBody(
+        {
+          alertname: "KernelCpuThrottling",
+          kernel_gossip_signal: "cpu-throttling",
+          namespace: ns,
+          pod: "sleeper",
+          container: "app",
+        },
+        { kernel_gossip_value: "0.6", kernel_gossip_window: "1m" },
+        "5eef",
+      );
       const res = await fetch(`${op.url}/webhooks/alertmanager`, {
         method: "POST",
         headers: { "content-type": "application/json" },

@@ -23,6 +23,7 @@ import {
   startTestOperator,
   testConfig,
 } from "../../tests/support/operator.ts";
+import { alertmanagerFullBody } from "../../tests/support/alertmanager-body.ts";
 
 const isRoot = process.getuid?.() === 0;
 const WINDOW_MS = 20_000;
@@ -126,34 +127,17 @@ test(
   },
   async () => {
     await sleep(3_000); // a few samples: the history is still too thin for a sizing
-    const alert = {
-      receiver: "kernel-gossip",
-      status: "firing",
-      alerts: [
-        {
-          status: "firing",
-          labels: {
-            alertname: "KernelCpuThrottling",
-            kernel_gossip_signal: "cpu-throttling",
-            namespace: ns,
-            pod: "sleeper",
-            container: "app",
-          },
-          annotations: { kernel_gossip_value: "0.6", kernel_gossip_window: "1m" },
-          startsAt: new Date().toISOString(),
-          endsAt: "0001-01-01T00:00:00Z",
-          generatorURL: "http://prometheus.local/graph",
-          fingerprint: "5eef",
-        },
-      ],
-      groupLabels: {},
-      commonLabels: {},
-      commonAnnotations: {},
-      externalURL: "http://alertmanager.local",
-      version: "4",
-      groupKey: "{}:{}",
-      truncatedAlerts: 0,
-    };
+    const alert = alertmanagerFullBody(
+      {
+        alertname: "KernelCpuThrottling",
+        kernel_gossip_signal: "cpu-throttling",
+        namespace: ns,
+        pod: "sleeper",
+        container: "app",
+      },
+      { kernel_gossip_value: "0.6", kernel_gossip_window: "1m" },
+      "5eef",
+    );
     const res = await fetch(`${op.url}/webhooks/alertmanager`, {
       method: "POST",
       headers: { "content-type": "application/json" },

@@ -15,6 +15,7 @@ import {
   startTestOperator,
   testConfig,
 } from "../../tests/support/operator.ts";
+import { alertmanagerFullBody } from "../../tests/support/alertmanager-body.ts";
 
 const TOKEN = "test-token";
 const HMAC = "hmac-secret";
@@ -193,33 +194,16 @@ describe("Grafana webhook", () => {
 
 describe("Alertmanager webhook", () => {
   test("a version 4 body becomes a whisper about a cgroup", async () => {
-    const body = {
-      receiver: "kernel-gossip",
-      status: "firing",
-      alerts: [
-        {
-          status: "firing",
-          labels: {
-            alertname: "KernelPacketDrops",
-            kernel_gossip_signal: "packet-drops",
-            cgroup: "/system.slice/nginx.service",
-            node: "node-a",
-          },
-          annotations: { kernel_gossip_value: "1500", kernel_gossip_window: "1m" },
-          startsAt: new Date().toISOString(),
-          endsAt: "0001-01-01T00:00:00Z",
-          generatorURL: "http://prometheus.local/graph",
-          fingerprint: "c0ffee",
-        },
-      ],
-      groupLabels: {},
-      commonLabels: {},
-      commonAnnotations: {},
-      externalURL: "http://alertmanager.local",
-      version: "4",
-      groupKey: "{}:{}",
-      truncatedAlerts: 0,
-    };
+    const body = alertmanagerFullBody(
+      {
+        alertname: "KernelPacketDrops",
+        kernel_gossip_signal: "packet-drops",
+        cgroup: "/system.slice/nginx.service",
+        node: "node-a",
+      },
+      { kernel_gossip_value: "1500", kernel_gossip_window: "1m" },
+      "c0ffee",
+    );
     const res = await fetch(`${op.url}/webhooks/alertmanager`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },

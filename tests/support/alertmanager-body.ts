@@ -13,3 +13,32 @@ export const alertmanagerBody = (
   version: "4",
   alerts: [{ status: "firing", labels, annotations, ...extra }],
 });
+
+/** The whole body Alertmanager 0.2x posts (webhook version 4) for one firing alert:
+ * group fields, times and fingerprint as Alertmanager fills them. */
+export const alertmanagerFullBody = (
+  labels: Record<string, string>,
+  annotations: Record<string, string>,
+  fingerprint: string,
+) => ({
+  receiver: "kernel-gossip",
+  status: "firing",
+  alerts: [
+    {
+      status: "firing",
+      labels,
+      annotations,
+      startsAt: new Date().toISOString(),
+      endsAt: "0001-01-01T00:00:00Z",
+      generatorURL: "http://prometheus.local/graph",
+      fingerprint,
+    },
+  ],
+  groupLabels: {},
+  commonLabels: {},
+  commonAnnotations: {},
+  externalURL: "http://alertmanager.local",
+  version: "4",
+  groupKey: "{}:{}",
+  truncatedAlerts: 0,
+});
