@@ -36,6 +36,7 @@ import {
   type ProvisionedAlerting,
 } from "./support/grafana/webhook-request.ts";
 import { ALERT_SPECS } from "../src/shared/alerts/rules.ts";
+import { METRIC } from "../src/shared/signals/catalogue.ts";
 import { DASHBOARDS } from "../src/shared/dashboards/index.ts";
 import type { GatewayTarget } from "../src/shared/dashboards/panels.ts";
 import { PLUGIN_ID } from "../src/shared/grafana/contract.ts";
@@ -317,7 +318,7 @@ test(
       `the observer holds ${String(progs.length)} BPF programs\n${await stack.describe("observer")}`,
     );
     const metrics = await http(`http://127.0.0.1:${String(PORT.observer)}/metrics`);
-    assert.match(metrics.text, /^kernel_gossip_cpu_usage_seconds_total\{cgroup="\/"\} /m);
+    assert.match(metrics.text, new RegExp(`^${METRIC.usageSeconds}\\{cgroup="/"\\} `, "m"));
   },
 );
 

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { after, before, test } from "node:test";
 import { containerId, cpuCgroup, type CpuCgroup } from "../../../tests/env/cgroup.ts";
+import { METRIC } from "../../shared/signals/catalogue.ts";
 import { startObserver, type Observer } from "../../local/runtime/observer.ts";
 import { sleep } from "../../local/runtime/process.ts";
 import { startPrometheus, type Prometheus } from "../../local/runtime/prometheus.ts";
@@ -64,7 +65,7 @@ test(
     }
     assert.ok(store.tracks.has(key), `observer series for ${key}`);
     // …and Prometheus has scraped the container's series for a few seconds.
-    const q = `${prom.url}/api/v1/query?query=${encodeURIComponent(`kernel_gossip_cpu_usage_seconds_total{pod="${uid}"}`)}`;
+    const q = `${prom.url}/api/v1/query?query=${encodeURIComponent(`${METRIC.usageSeconds}{pod="${uid}"}`)}`;
     for (let i = 0; i < 120; i++) {
       const body = (await (await fetch(q)).json()) as { data?: { result?: unknown[] } };
       if (body.data?.result?.length) break;

@@ -4,20 +4,21 @@
 // delay, memcg reclaim, PSI, OOM kills) and records their growth per container
 // in the bounded store. Observer addresses come from configuration or the
 // API server's EndpointSlices, never from a webhook.
+import { METRIC, METRIC_PREFIX } from "../../shared/signals/catalogue.ts";
 import type { Log } from "../log.ts";
 import { containerKey, expire, observe, type Counters, type Store } from "./store.ts";
 
 /** Series the sampler reads, by name as the observer exports them (OpenMetrics). */
 const FAMILIES: Record<string, keyof Counters> = {
-  kernel_gossip_cpu_usage_seconds_total: "usage",
-  kernel_gossip_cpu_cfs_periods_total: "periods",
-  kernel_gossip_cpu_cfs_throttled_periods_total: "throttled",
-  kernel_gossip_cpu_cfs_throttled_seconds_total: "throttledSeconds",
-  kernel_gossip_runqueue_delay_seconds_sum: "runqueueSeconds",
-  kernel_gossip_memcg_reclaim_seconds_total: "reclaimSeconds",
-  kernel_gossip_memory_pressure_stall_seconds_total: "memoryStallSeconds",
-  kernel_gossip_oom_kills_total: "oomKills",
-  kernel_gossip_cpu_limit_cores: "limitCores",
+  [METRIC.usageSeconds]: "usage",
+  [METRIC.periods]: "periods",
+  [METRIC.throttledPeriods]: "throttled",
+  [METRIC.throttledSeconds]: "throttledSeconds",
+  [`${METRIC.runqueue}_sum`]: "runqueueSeconds",
+  [METRIC.memcgReclaimSeconds]: "reclaimSeconds",
+  [METRIC.memoryStall]: "memoryStallSeconds",
+  [METRIC.oomKills]: "oomKills",
+  [METRIC.limitCores]: "limitCores",
 };
 
 const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/;
@@ -27,7 +28,7 @@ const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 export function parseMetrics(text: string): Map<string, Counters> {
   const out = new Map<string, Counters>();
   for (const line of text.split("\n")) {
-    if (!line.startsWith("kernel_gossip_")) continue;
+    if (!line.startsWith(METRIC_PREFIX)) continue;
     const m = LINE.exec(line);
     const field = m?.[1] ? FAMILIES[m[1]] : undefined;
     if (!m || !field) continue;

@@ -5,6 +5,7 @@
 // over). The working set, which the observer does not export, is read from
 // cAdvisor's container_memory_working_set_bytes when Prometheus has it. Label
 // values are validated names, escaped into PromQL string literals.
+import { METRIC } from "../../shared/signals/catalogue.ts";
 import type { Sample } from "./method.ts";
 import type { Counters } from "./store.ts";
 
@@ -20,15 +21,15 @@ interface MatrixResult {
 }
 
 const SERIES: [keyof Counters | "workingSet", string][] = [
-  ["usage", "kernel_gossip_cpu_usage_seconds_total"],
-  ["periods", "kernel_gossip_cpu_cfs_periods_total"],
-  ["throttled", "kernel_gossip_cpu_cfs_throttled_periods_total"],
-  ["throttledSeconds", "kernel_gossip_cpu_cfs_throttled_seconds_total"],
-  ["runqueueSeconds", "kernel_gossip_runqueue_delay_seconds_sum"],
-  ["reclaimSeconds", "kernel_gossip_memcg_reclaim_seconds_total"],
-  ["memoryStallSeconds", 'kernel_gossip_memory_pressure_stall_seconds_total{kind="some"}'],
-  ["oomKills", "kernel_gossip_oom_kills_total"],
-  ["limitCores", "kernel_gossip_cpu_limit_cores"],
+  ["usage", METRIC.usageSeconds],
+  ["periods", METRIC.periods],
+  ["throttled", METRIC.throttledPeriods],
+  ["throttledSeconds", METRIC.throttledSeconds],
+  ["runqueueSeconds", `${METRIC.runqueue}_sum`],
+  ["reclaimSeconds", METRIC.memcgReclaimSeconds],
+  ["memoryStallSeconds", `${METRIC.memoryStall}{kind="some"}`],
+  ["oomKills", METRIC.oomKills],
+  ["limitCores", METRIC.limitCores],
   ["workingSet", "container_memory_working_set_bytes"],
 ];
 

@@ -4,6 +4,7 @@
 // store; the observer /metrics parser; the verdict on before/after.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { METRIC, OBSERVER_METRICS } from "../../shared/signals/catalogue.ts";
 import { demandCores, measure, percentile, recommend, type Sample } from "./method.ts";
 import { parseMetrics } from "./observer-metrics.ts";
 import { merge, newStore, observe, samplesOf, type Counters } from "./store.ts";
@@ -165,18 +166,19 @@ test("store: growth between scrapes, resets start over, bounded by window and ca
 });
 
 test("observer /metrics: counters per container, some-stall only, cgroup series skipped", () => {
+  const app = '{namespace="ns",pod="p",container="app"}';
   const text = [
-    "# TYPE kernel_gossip_cpu_usage_seconds counter",
-    'kernel_gossip_cpu_usage_seconds_total{namespace="ns",pod="p",container="app"} 1.5',
-    'kernel_gossip_cpu_cfs_periods_total{namespace="ns",pod="p",container="app"} 40',
-    'kernel_gossip_cpu_cfs_throttled_periods_total{namespace="ns",pod="p",container="app"} 30',
-    'kernel_gossip_cpu_cfs_throttled_seconds_total{namespace="ns",pod="p",container="app"} 4.8',
-    'kernel_gossip_cpu_limit_cores{namespace="ns",pod="p",container="app"} 0.2',
-    'kernel_gossip_runqueue_delay_seconds_sum{namespace="ns",pod="p",container="app"} 0.25',
-    'kernel_gossip_runqueue_delay_seconds_bucket{namespace="ns",pod="p",container="app",le="0.001"} 3',
-    'kernel_gossip_memory_pressure_stall_seconds_total{namespace="ns",pod="p",container="app",kind="some"} 2',
-    'kernel_gossip_memory_pressure_stall_seconds_total{namespace="ns",pod="p",container="app",kind="full"} 1',
-    'kernel_gossip_cpu_usage_seconds_total{cgroup="/system.slice"} 99',
+    `# TYPE ${OBSERVER_METRICS.usageSeconds.metadata} counter`,
+    `${METRIC.usageSeconds}${app} 1.5`,
+    `${METRIC.periods}${app} 40`,
+    `${METRIC.throttledPeriods}${app} 30`,
+    `${METRIC.throttledSeconds}${app} 4.8`,
+    `${METRIC.limitCores}${app} 0.2`,
+    `${METRIC.runqueue}_sum${app} 0.25`,
+    `${METRIC.runqueue}_bucket{namespace="ns",pod="p",container="app",le="0.001"} 3`,
+    `${METRIC.memoryStall}{namespace="ns",pod="p",container="app",kind="some"} 2`,
+    `${METRIC.memoryStall}{namespace="ns",pod="p",container="app",kind="full"} 1`,
+    `${METRIC.usageSeconds}{cgroup="/system.slice"} 99`,
     "# EOF",
   ].join("\n");
   const m = parseMetrics(text);

@@ -59,8 +59,7 @@ const signalPanel = (signal: PlotSignal, title: string, h: number, only?: string
 const stolenPanel = () =>
   bargauge({
     title: "Who stole my CPU (wait by culprit, in range)",
-    description:
-      "Run-queue delay of each victim pod's tasks while another cgroup ran on that CPU (kernel_gossip_runqueue_stolen_seconds_total, increase over the time range; the victim's own tasks and uncovered time left out), the 8 largest victim ← culprit pairs.",
+    description: `Run-queue delay of each victim pod's tasks while another cgroup ran on that CPU (${METRIC.stolenSeconds}, increase over the time range; the victim's own tasks and uncovered time left out), the 8 largest victim ← culprit pairs.`,
     unit: "s",
     w: 8,
     h: 8,
@@ -69,7 +68,7 @@ const stolenPanel = () =>
     targets: [
       prom(
         "A",
-        'topk(8, sum by (node, victim_namespace, victim_pod, victim_cgroup, culprit_namespace, culprit_pod, culprit_cgroup) (increase(kernel_gossip_runqueue_stolen_seconds_total{victim_namespace=~"${namespace:regex}|", victim_pod=~"${pod:regex}|", culprit_cgroup!~"_self_|_unknown_"}[$__range])) > 0)',
+        `topk(8, sum by (node, victim_namespace, victim_pod, victim_cgroup, culprit_namespace, culprit_pod, culprit_cgroup) (increase(${METRIC.stolenSeconds}{victim_namespace=~"$namespace|", victim_pod=~"$pod|", culprit_cgroup!~"_self_|_unknown_"}[$__range])) > 0)`,
         "{{victim_namespace}}/{{victim_pod}}{{victim_cgroup}} ← {{culprit_namespace}}/{{culprit_pod}}{{culprit_cgroup}} on {{node}}",
         "instant",
       ),

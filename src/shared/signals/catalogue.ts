@@ -72,6 +72,22 @@ export const OBSERVER_METRICS = {
     "Time runnable tasks waited for a CPU, by cpu cgroup.",
     "seconds",
   ),
+  stolenSeconds: family(
+    "kernel_gossip_runqueue_stolen",
+    "counter",
+    "Run-queue delay of the victim cgroup's tasks, split by the culprit cgroup that ran on that CPU meanwhile (ADR 0095).",
+    "seconds",
+  ),
+  culpritsCut: family(
+    "kernel_gossip_runqueue_culprits_cut",
+    "counter",
+    "Culprit slots the kernel's per-CPU top-k table evicted or refused (their time is in culprit _other_).",
+  ),
+  culpritsFolded: family(
+    "kernel_gossip_runqueue_culprits_folded",
+    "gauge",
+    "Culprits of the victim beyond --max-culprits at this scrape, folded into culprit _other_.",
+  ),
   oomKills: family(
     "kernel_gossip_oom_kills",
     "counter",
