@@ -346,7 +346,9 @@ fn pin(pid: u32, cpu: usize) {
 #[test]
 fn stolen_cpu_is_attributed_to_the_spinner() {
     let _g = serial();
-    let obs = Observer::start(&["--stolen-event-ms", "50"]);
+    // A low event threshold: the victim waits about 10 ms per 200 ms sampling
+    // interval here, and the event is what is checked, not the cut.
+    let obs = Observer::start(&["--stolen-event-ms", "2"]);
     let (spin_cg, victim_cg, idle_cg) = (
         Cgroup::new(&["cpu"]),
         Cgroup::new(&["cpu"]),

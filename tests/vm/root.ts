@@ -46,6 +46,7 @@ const PROGRAMS = [
   "/usr/sbin/xtables-legacy-multi", // iptables-legacy, for kernels without nf_tables
   "/usr/sbin/runc", // births.rs
   "/usr/sbin/bpftool", // prog/link listings in signals.rs and births.rs
+  "/usr/bin/perl", // the stolen-CPU scenario's victim (signals.rs): sleeps 1 ms, works ~1 ms
 ];
 /** Guest symlinks: path → target. */
 const LINKS: Record<string, string> = {
