@@ -192,6 +192,12 @@ fn cfs_throttling_matches_cpu_stat() {
 /// Waits until `pid` runs sh and sleeps in read(0, …) (state S, /proc/<pid>/syscall
 /// "0 0x0 …" on x86_64): no run-queue wait in progress.
 fn wait_until_sleeping_in_sh(pid: u32) {
+    wait_until_sleeping(pid, "sh", "0 0x0 ");
+}
+
+/// Waits until `pid` runs `comm` and sleeps (state S) in the syscall whose
+/// /proc/<pid>/syscall line starts with `syscall`.
+fn wait_until_sleeping(pid: u32, want: &str, syscall_prefix: &str) {
     let deadline = std::time::Instant::now() + scaled(Duration::from_secs(10));
     loop {
         let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
@@ -201,12 +207,12 @@ fn wait_until_sleeping_in_sh(pid: u32) {
             .rsplit_once(')')
             .and_then(|(_, r)| r.split_whitespace().next());
         let syscall = std::fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
-        if comm.trim() == "sh" && state == Some("S") && syscall.starts_with("0 0x0 ") {
+        if comm.trim() == want && state == Some("S") && syscall.starts_with(syscall_prefix) {
             return;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "spinner {pid} not sleeping in sh's read: comm {comm:?} state {state:?} syscall {syscall:?}"
+            "{pid} not asleep in {want}: comm {comm:?} state {state:?} syscall {syscall:?}"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -374,18 +380,43 @@ fn stolen_cpu_is_attributed_to_the_spinner() {
         &[],
         "exec perl -e 'while (1) { select(undef, undef, undef, 0.001); my $x = 0; $x++ for 1 .. 20000; }'",
     );
+    // Each asleep in sh's read before it joins its cgroup: a victim still
+    // starting up when it joins would wait behind the idle task's exec, a wait
+    // the observer rightly blames on the idle cgroup but that is before this
+    // test's schedstat baseline (seen on 6.1 guests: 4 ms).
+    for h in [&idle, &spinner, &victim] {
+        wait_until_sleeping_in_sh(h.pid());
+    }
     for (h, cg) in [
         (&idle, &idle_cg),
         (&spinner, &spin_cg),
         (&victim, &victim_cg),
     ] {
-        pin(h.pid(), cpu);
+        // Pinned after joining: attaching to a v2 cgroup with the cpuset
+        // controller enabled resets the task's affinity (5.10, 6.1).
         cg.add(h.pid());
+        pin(h.pid(), cpu);
     }
     idle.release();
     spinner.release();
+    // The idle cgroup's task must be done running (its exec of sleep) before
+    // the victim starts: asleep in nanosleep or clock_nanosleep (35 / 230).
+    let deadline = std::time::Instant::now() + scaled(Duration::from_secs(10));
+    while !["35 ", "230 "].iter().any(|nr| {
+        let sc =
+            std::fs::read_to_string(format!("/proc/{}/syscall", idle.pid())).unwrap_or_default();
+        sc.starts_with(nr)
+    }) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the idle task never slept"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    wait_until_sleeping(idle.pid(), "sleep", "");
     std::thread::sleep(Duration::from_millis(100));
     let (spin0, _) = schedstat(spinner.pid());
+    let (idle_ran0, _) = schedstat(idle.pid());
     let (_, delay0) = schedstat(victim.pid());
     victim.release();
     std::thread::sleep(scaled(Duration::from_millis(3000)));
@@ -393,6 +424,7 @@ fn stolen_cpu_is_attributed_to_the_spinner() {
     spinner.signal(libc::SIGSTOP);
     std::thread::sleep(Duration::from_millis(200));
     let (spin1, _) = schedstat(spinner.pid());
+    let (idle_ran1, _) = schedstat(idle.pid());
     let (_, delay1) = schedstat(victim.pid());
     let (delay, spun) = ((delay1 - delay0) as f64 / 1e9, (spin1 - spin0) as f64 / 1e9);
 
@@ -440,16 +472,21 @@ fn stolen_cpu_is_attributed_to_the_spinner() {
         (all - hist).abs() / hist < 0.02,
         "split {all} vs histogram {hist}"
     );
-    // The idle cgroup's task ran only for its exec, before the victim started:
-    // never while the victim waited. (Other cgroups' tasks may have waited then.)
-    let idle_blamed = m.samples.iter().any(|s| {
-        s.name.starts_with("kernel_gossip_runqueue_stolen")
-            && s.labels.get("victim_cgroup") == Some(&vp)
-            && s.labels.get("culprit_cgroup") == Some(&ip)
-    });
+    // The idle cgroup is never blamed for more than it ran while the victim
+    // waited: on this host its task sleeps throughout, so nothing at all; in a
+    // TCG guest its sleep was seen to run for a few ms now and then (it also
+    // waited behind the victim), and those ms may be blamed, no more.
+    let idle_ran = (idle_ran1 - idle_ran0) as f64 / 1e9;
+    let idle_blamed = stolen(&ip);
+    eprintln!("stolen: idle cgroup ran {idle_ran:.4}s, blamed {idle_blamed:.4}s");
     assert!(
-        !idle_blamed,
-        "idle cgroup {ip} blamed for the victim's wait"
+        idle_blamed <= idle_ran * 1.001,
+        "idle cgroup {ip} blamed for {idle_blamed:.4}s of the victim's wait but ran {idle_ran:.4}s: {}",
+        m.text
+            .lines()
+            .filter(|l| l.contains(vp.as_str()) && l.contains("stolen"))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 
     // The same on /events: a cpu_stolen event naming the spinner first.
