@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { REPO_ROOT } from "../src/local/runtime/binaries.ts";
+import { CARGO_TARGET_DIR } from "../src/local/runtime/observer.ts";
 import { startCluster, type Cluster } from "../src/local/runtime/cluster.ts";
 import { buildTestBinaries, type TestBinaries } from "./vm/cargo.ts";
 import { hostKernel, kernelMatrix } from "./vm/stage.ts";
@@ -19,8 +20,6 @@ interface Outcome {
   degradations?: number;
   exitCode: number;
 }
-
-const CARGO_TARGET_DIR = process.env.CARGO_TARGET_DIR ?? "/var/cache/kernel-gossip/cargo-target";
 
 function run(
   cmd: string,

@@ -11,7 +11,7 @@ set -eEuo pipefail
 PODS=${PODS:-150}
 SECONDS_IDLE=${SECONDS_IDLE:-30}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/kernel-gossip/cargo-target}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${KG_CACHE:-/var/cache/kernel-gossip}/cargo-target}
 BIN=${OBSERVER_BIN:-"$CARGO_TARGET_DIR/release/kernel-gossip-observer"}
 WORK=$(mktemp -d /tmp/kg-idle.XXXXXX)
 OBS_PID=""

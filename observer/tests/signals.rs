@@ -830,15 +830,25 @@ fn tcp_retransmits_and_resets_match_snmp_counters() {
     );
     // The kernel skips a tracing program re-entered on the same CPU (a
     // softirq retransmit interrupting a process-context one, on any socket of
-    // the host) and counts it: those are the only allowed difference.
+    // the host) and counts it as a recursion miss. On the 6.18 host (a
+    // Firecracker VM) it also, rarely, does not run the program at all for a
+    // retransmit whose timer softirq runs on the thread of the VM's init
+    // (preempt depth 2), and counts nothing: a tracefs instance watching the
+    // same tracepoint saw 5 hits where the program was entered 4 times and
+    // recursion_misses stayed 0 (about 1 run in 25 with both cores busy; never
+    // seen in the guests). That one uncounted skip is allowed, and said.
     let missed = m
         .sum(
             "kernel_gossip_bpf_program_recursion_misses_total",
             &[("program", "tcp_retransmit")],
         )
         .unwrap_or(0.0);
+    let skipped = (retrans as f64 - seen - missed).max(0.0);
+    if skipped > 0.0 {
+        eprintln!("tcp: {skipped} retransmit(s) the kernel did not run the program for, and did not count as a miss");
+    }
     assert!(
-        seen <= retrans as f64 && seen + missed >= retrans as f64,
+        seen <= retrans as f64 && skipped <= 1.0,
         "retransmits attributed to a's workload {seen} (+{missed} recursion misses) vs a's RetransSegs {retrans}"
     );
     let sent = m

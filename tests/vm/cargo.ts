@@ -6,6 +6,7 @@
 import { spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { REPO_ROOT } from "../../src/local/runtime/binaries.ts";
+import { CARGO_TARGET_DIR } from "../../src/local/runtime/observer.ts";
 
 /** Test targets that run in a guest; `kubernetes` needs an API server and stays on the host. */
 export const GUEST_TEST_TARGETS = ["signals", "births"];
@@ -25,8 +26,7 @@ interface CargoMessage {
   executable?: string | null;
 }
 
-export const cargoTargetDir = () =>
-  process.env.CARGO_TARGET_DIR ?? "/var/cache/kernel-gossip/cargo-target";
+export const cargoTargetDir = () => CARGO_TARGET_DIR;
 
 /** `cargo test --no-run` from observer/ (so observer/.cargo/config.toml applies). */
 export async function buildTestBinaries(
