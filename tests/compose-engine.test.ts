@@ -832,6 +832,15 @@ test(
       const ref = shipped.services.observer?.image ?? "";
       await eng().api.download(`/images/get?names=${encodeURIComponent(ref)}`, savedObserver);
     }
+    // The engine's data root outlives the run (its layers are the next build's cache):
+    // images that a rebuild left untagged would pile up on a CI machine, run after run.
+    const pruned = await eng().api.call(
+      "POST",
+      `/images/prune?filters=${encodeURIComponent(JSON.stringify({ dangling: ["true"] }))}`,
+    );
+    assert.equal(pruned.status, 200, pruned.text);
+    const freed = (JSON.parse(pruned.text) as { SpaceReclaimed?: number }).SpaceReclaimed ?? 0;
+    t.diagnostic(`untagged images pruned: ${(freed / 2 ** 20).toFixed(0)} MiB`);
     await stack?.close();
     stack = undefined;
     const running = eng();
