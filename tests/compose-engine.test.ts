@@ -164,15 +164,26 @@ interface WhisperEvent {
   windowSeconds: number;
 }
 
+let cleaned: Promise<void> | undefined;
+const cleanUp = () =>
+  (cleaned ??= (async () => {
+    if (savedObserver) await rm(savedObserver, { force: true });
+    demo?.child.kill("SIGINT");
+    watch?.child.kill("SIGTERM");
+    if (stack && up)
+      await stack.compose(["down", "--volumes", "--timeout", "20"]).catch(() => undefined);
+    await stack?.close();
+    if (engine) await engine.stop().catch(() => undefined);
+  })());
 after(async () => {
-  if (savedObserver) await rm(savedObserver, { force: true });
-  demo?.child.kill("SIGINT");
-  watch?.child.kill("SIGTERM");
-  if (stack && up)
-    await stack.compose(["down", "--volumes", "--timeout", "20"]).catch(() => undefined);
-  await stack?.close();
-  if (engine) await engine.stop().catch(() => undefined);
+  await cleanUp();
   if (figures.length) console.log(`compose engine test figures:\n  ${figures.join("\n  ")}`);
+});
+// The test runner ends a file that outruns its limit with SIGTERM; `after` does not
+// run then, and the stack's containers (the observer's BPF programs among them) would
+// outlive this file for the rest of the run.
+process.once("SIGTERM", () => {
+  void cleanUp().finally(() => process.exit(143));
 });
 
 test(
