@@ -110,7 +110,7 @@ async function pluginSuite(): Promise<Outcome | undefined> {
 
 // Files whose run can outlast the 5-minute limit on a cold machine, each test in them
 // carrying its own timeout: the engine test builds three images and the stand-ins
-// (about 9 minutes cold, 2.5 warm). They run after the others, with a 30-minute limit.
+// (about 6 minutes cold, 2.5 warm). They run after the others, with a 30-minute limit.
 const LONG_FILES = new Set(["tests/compose-engine.test.ts"]);
 
 async function nodeTests(env: NodeJS.ProcessEnv): Promise<Outcome> {

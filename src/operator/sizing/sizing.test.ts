@@ -227,6 +227,19 @@ test("verdict: a CPU change must lower throttling or delay, and make nothing wor
   assert.match(worse.reason, /run-queue delay got worse/);
   const small = verdict("cpu", m({ throttledShare: 0.75 }), m({ throttledShare: 0.7 }));
   assert.equal(small.improved, false);
+  // A few ms/s less waiting is noise (a sleeping container in CI), tens of ms/s is not.
+  const noise = verdict(
+    "cpu",
+    m({ runqueueDelaySecondsPerSecond: 0.0055 }),
+    m({ runqueueDelaySecondsPerSecond: 0.0018 }),
+  );
+  assert.equal(noise.improved, false, noise.reason);
+  const waited = verdict(
+    "cpu",
+    m({ runqueueDelaySecondsPerSecond: 0.05 }),
+    m({ runqueueDelaySecondsPerSecond: 0.01 }),
+  );
+  assert.equal(waited.improved, true, waited.reason);
   const empty = verdict("cpu", m({ throttledShare: 0.75 }), { ...m({}), samples: 0 });
   assert.match(empty.reason, /no kernel samples after the change/);
   const mem = verdict("memory", m({ oomKills: 3 }), m({ oomKills: 0 }));

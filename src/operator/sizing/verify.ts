@@ -13,6 +13,13 @@ const RELATIVE = 0.2;
 /** …and at least this much in absolute terms (ratio points, or seconds per second). */
 const ABS_SHARE = 0.02;
 const ABS_RATE = 0.001;
+/**
+ * Run-queue delay moves by a few ms/s on its own: a sleeping container's went
+ * 0.0001 → 0.0018 and 0.0055 → 0.0018 s/s between two windows in CI runs, with no
+ * change that could matter. Only a fall of 10 ms/s (1 % of a CPU's time spent
+ * waiting) counts as the change helping.
+ */
+const ABS_DELAY = 0.01;
 /** Held time (throttled + run-queue delay) must grow by this much to count as worse, s/s. */
 const ABS_HELD = 0.05;
 
@@ -58,7 +65,7 @@ export function verdict(
   const helped =
     resource === "cpu"
       ? lower(before.throttledShare, after.throttledShare, ABS_SHARE) ||
-        lower(before.runqueueDelaySecondsPerSecond, after.runqueueDelaySecondsPerSecond, ABS_RATE)
+        lower(before.runqueueDelaySecondsPerSecond, after.runqueueDelaySecondsPerSecond, ABS_DELAY)
       : lower(stall(before), stall(after), ABS_RATE) || after.oomKills < before.oomKills;
   const target =
     resource === "cpu" ? "throttling or run-queue delay" : "memory pressure or OOM kills";
