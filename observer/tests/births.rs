@@ -270,16 +270,13 @@ fn observer() -> Observer {
 }
 
 fn observer_with_env(env: &[(&str, &str)]) -> Observer {
-    observer_with(env, BIRTH_TIMEOUT_MS)
-}
-
-/// `timeout_ms` bounds how long a window may stay open (before time scaling).
-fn observer_with(env: &[(&str, &str)], timeout_ms: u64) -> Observer {
     // How long a runtime's exec keeps it tracked waiting for its cgroup: the
     // default, stretched like every other wait.
-    observer_with_prearm(env, timeout_ms, 5000)
+    observer_with_prearm(env, BIRTH_TIMEOUT_MS, 5000)
 }
 
+/// `timeout_ms` bounds how long a window may stay open, `prearm_ms` how long a
+/// runtime's exec keeps it tracked (both before time scaling).
 fn observer_with_prearm(env: &[(&str, &str)], timeout_ms: u64, prearm_ms: u64) -> Observer {
     let (grace, timeout) = (scaled_ms(300), scaled_ms(timeout_ms));
     let prearm = scaled_ms(prearm_ms);
