@@ -212,6 +212,10 @@ pub struct BirthEvent {
     pub containers: Vec<BirthContainer>,
     pub timeline: Vec<BirthStep>,
     pub truncated: bool,
+    /// Events the kernel skipped in the birth programs, node-wide, while the
+    /// window was open (recursion misses): when not 0, a fork, exec or write
+    /// of this start may be missing from the evidence.
+    pub skipped_kernel_events: u64,
 }
 
 /// The event payload; `type` names the noun shared with the TS side.

@@ -14,7 +14,7 @@ use crate::host::{self, CgroupLayout, Hierarchy};
 use crate::labels::{Labeler, Labels};
 use crate::names::PodNames;
 use crate::netns::NetnsResolver;
-use crate::probes::birth::BirthRecord;
+use crate::probes::birth::{BirthRecord, Kind};
 use crate::probes::{self, cgroup_events, oom};
 use crate::signals::Signal;
 use crate::workload::{self, Workload};
@@ -250,6 +250,12 @@ impl State {
                 .into_iter()
                 .find_map(|hh| idx.path(hh, id).map(str::to_string))
         };
+        if r.kind == Kind::Mkdir {
+            // May open a window: it counts skipped events from here.
+            if let Some(b) = &self.probes.birth {
+                t.note_skipped(b.skipped_events());
+            }
+        }
         t.on_record(r, host::monotonic_ns(), &resolve);
         self.birth_sync(&mut t);
     }
@@ -262,6 +268,9 @@ impl State {
         let Ok(mut t) = self.births.lock() else {
             return;
         };
+        if t.open_windows() > 0 {
+            t.note_skipped(b.skipped_events());
+        }
         let closed = t.tick(host::monotonic_ns(), &|tgid| b.syscalls_of(tgid));
         self.birth_sync(&mut t);
         drop(t);
@@ -280,6 +289,9 @@ impl State {
                 for tgid in t.take_untrack() {
                     b.untrack(tgid);
                 }
+                for id in t.take_forget() {
+                    b.forget_cgroup(id);
+                }
                 c
             }
             Err(_) => Vec::new(),
@@ -294,6 +306,9 @@ impl State {
         };
         for tgid in t.take_untrack() {
             b.untrack(tgid);
+        }
+        for id in t.take_forget() {
+            b.forget_cgroup(id);
         }
         if t.needs_syscalls() {
             if let Err(e) = b.attach_syscalls() {

@@ -30,15 +30,5 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
   "5.10": [],
   "6.1": [],
   "6.12": [],
-  sid: [
-    {
-      test: "births::ten_concurrent_starts_are_ten_births",
-      expect: "fail",
-      reason:
-        "under TCG on 7.2 one of ten concurrent runc starts closes on its window's timeout " +
-        "without its entrypoint's exec (3 of the last 4 CI runs and a targeted run, 2026-12-06); " +
-        "open, see 'Birth capture' in observer/README.md",
-      match: /"closeReason": "timeout"/,
-    },
-  ],
+  sid: [],
 };

@@ -2,6 +2,7 @@
 //! cgroups exist waits, with its children, for the window its first cgroup
 //! opens, its records buffered; joining the window replays them.
 
+use super::apply::runtime_binary;
 use super::tracker::Tracker;
 use crate::probes::birth::{BirthRecord, Kind};
 
@@ -80,6 +81,16 @@ impl Tracker {
         match r.kind {
             Kind::Exit => {
                 self.procs.remove(&r.tgid);
+                return;
+            }
+            Kind::Exec
+                if !self.procs.contains_key(&r.tgid)
+                    && !self.procs.contains_key(&r.ppid)
+                    && !runtime_binary(&r.path) =>
+            {
+                // Followed by its cgroup (a container cgroup whose window
+                // closed or never opened), not a runtime: nothing to wait for.
+                self.untrack.push(r.tgid);
                 return;
             }
             Kind::Exec | Kind::Mkdir => {

@@ -254,3 +254,57 @@ fn a_restart_window_has_no_sandbox() {
     );
     assert!(closed[0].event.complete);
 }
+
+#[test]
+fn an_entrypoint_whose_fork_the_kernel_skipped_joins_by_its_cgroup() {
+    let mut t = tracker();
+    t.note_skipped(40);
+    let pod = format!("/kg/kubepods/besteffort/pod{UID}");
+    let ctr = format!("{pod}/{}", "c".repeat(64));
+    let mut e = rec(Kind::Exec, 10, 1000);
+    e.path = "/usr/sbin/runc".into();
+    t.on_record(e, 10 * MS, &none);
+    for (path, cid) in [(&pod, 100u64), (&ctr, 101)] {
+        let mut m = rec(Kind::Mkdir, 11, 1000);
+        m.hierarchy_id = 1;
+        m.arg = cid;
+        m.path = path.clone();
+        t.on_record(m, 0, &none);
+    }
+    // No fork or attach record for pid 2000 (skipped): BPF followed its exec
+    // because it ran in the container's cgroup (cpu cgroup id 101).
+    let mut x = rec(Kind::Exec, 15, 2000);
+    x.ppid = 1;
+    x.arg = 101;
+    x.comm = "sleep".into();
+    x.path = "/bin/sleep".into();
+    t.on_record(x, 0, &none);
+    t.note_skipped(43);
+    let closed = t.tick(200 * MS, &|_| Some(1));
+    assert_eq!(closed.len(), 1);
+    let e = &closed[0].event;
+    assert!(e.complete, "{e:#?}");
+    assert_eq!(e.containers[0].entrypoint.as_deref(), Some("/bin/sleep"));
+    assert_eq!(e.skipped_kernel_events, 3);
+    // Both processes leave the BPF map, and the container cgroups (cpu
+    // hierarchy, the one exec records carry) leave birth_cgroups.
+    let mut gone = t.take_untrack();
+    gone.sort();
+    assert_eq!(gone, vec![1000, 2000]);
+    let mut forget = t.take_forget();
+    forget.sort();
+    assert_eq!(forget, vec![100, 101]);
+}
+
+#[test]
+fn an_exec_followed_by_cgroup_without_a_window_is_dropped_at_once() {
+    let mut t = tracker();
+    // A health check exec'd in a container whose window already closed.
+    let mut x = rec(Kind::Exec, 10, 3000);
+    x.ppid = 2999;
+    x.arg = 555;
+    x.path = "/bin/true".into();
+    t.on_record(x, 10 * MS, &none);
+    assert_eq!(t.take_untrack(), vec![3000]);
+    assert!(!t.needs_syscalls(), "no pre-arm for it");
+}

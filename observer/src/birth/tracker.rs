@@ -41,7 +41,11 @@ pub struct Tracker {
     pub(super) procs: HashMap<u32, Proc>,
     paths: HashMap<(u32, u64), String>,
     /// tgids to delete from the BPF tracked map.
-    untrack: Vec<u32>,
+    pub(super) untrack: Vec<u32>,
+    /// Container cgroup ids to delete from the BPF birth_cgroups map.
+    forget: Vec<u64>,
+    /// The birth programs' skipped-event total, as last read (`note_skipped`).
+    skipped: u64,
     /// Births not captured because MAX_WINDOWS were open.
     pub dropped: u64,
 }
@@ -64,6 +68,8 @@ impl Tracker {
             procs: HashMap::new(),
             paths: HashMap::new(),
             untrack: Vec::new(),
+            forget: Vec::new(),
+            skipped: 0,
             dropped: 0,
         }
     }
@@ -86,6 +92,16 @@ impl Tracker {
         std::mem::take(&mut self.untrack)
     }
 
+    pub fn take_forget(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.forget)
+    }
+
+    /// The birth programs' skipped-event total now (read while windows are
+    /// open or about to be): windows report how much it grew while open.
+    pub fn note_skipped(&mut self, total: u64) {
+        self.skipped = total;
+    }
+
     /// Feed one record. `resolve` names a (hierarchy, cgroup id) the tracker
     /// has not seen made (the observer's cgroup index).
     pub fn on_record(
@@ -98,6 +114,22 @@ impl Tracker {
             return self.on_mkdir(r, now);
         }
         let mut wid = self.procs.get(&r.tgid).and_then(|p| p.window);
+        if wid.is_none() && r.kind == Kind::Exec {
+            // An exec inside a container cgroup of an open window, by a
+            // process whose fork or attach the kernel skipped (BPF then
+            // tracks it by its cgroup): it joins that window.
+            let key = (self.cpu_hierarchy_id, r.arg);
+            let found = self
+                .windows
+                .values()
+                .find(|w| w.ids.contains_key(&key))
+                .map(|w| w.id);
+            if let Some(w) = found {
+                self.procs.entry(r.tgid).or_default().parent = r.ppid;
+                self.join(r.tgid, w);
+                wid = Some(w);
+            }
+        }
         if wid.is_none() && r.kind == Kind::Write {
             // A long-lived agent (kubelet) writing a pod's cgroup files:
             // attribute by the cgroup, not the process.
@@ -123,8 +155,9 @@ impl Tracker {
                     let id = self.next_id;
                     self.next_id += 1;
                     tracing::debug!(window = id, key = %key, cgroup = %cgroup, "birth window opened");
-                    self.windows
-                        .insert(id, Window::new(id, cgroup, r.ts_ns, now.max(r.ts_ns)));
+                    let mut w = Window::new(id, cgroup, r.ts_ns, now.max(r.ts_ns));
+                    w.skipped_at_open = self.skipped;
+                    self.windows.insert(id, w);
                     self.by_key.insert(key, id);
                     Some(id)
                 }
@@ -240,6 +273,12 @@ impl Tracker {
         for t in &w.tgids {
             self.untrack.push(*t);
         }
+        self.forget.extend(
+            w.ids
+                .keys()
+                .filter(|(h, _)| *h == self.cpu_hierarchy_id)
+                .map(|(_, id)| *id),
+        );
         self.procs.retain(|_, p| p.window != Some(id));
         let wall = w.first_ts as i128 + self.mono_offset_ns;
         let start = std::time::UNIX_EPOCH + Duration::from_nanos(wall.max(0) as u64);
@@ -248,6 +287,7 @@ impl Tracker {
             now,
             w.exited_syscalls + live,
             crate::events::rfc3339(start),
+            self.skipped,
         );
         Some(Closed {
             cgroup: w.cgroup.clone(),

@@ -67,6 +67,8 @@ pub struct Window {
     pub containers: Vec<Container>,
     pub timeline: Vec<Step>,
     pub truncated: bool,
+    /// The birth programs' skipped-event total when the window opened.
+    pub skipped_at_open: u64,
 }
 
 impl Window {
@@ -91,6 +93,7 @@ impl Window {
             containers: Vec::new(),
             timeline: Vec::new(),
             truncated: false,
+            skipped_at_open: 0,
         }
     }
 
@@ -206,13 +209,15 @@ impl Window {
         out
     }
 
-    /// The event for a window closing at `close_ts` (monotonic ns).
+    /// The event for a window closing at `close_ts` (monotonic ns), when
+    /// the birth programs' skipped-event total is `skipped`.
     pub fn finish(
         &self,
         reason: BirthCloseReason,
         close_ts: u64,
         syscalls: u64,
         start: String,
+        skipped: u64,
     ) -> BirthEvent {
         let last = self.last_entrypoint_ts();
         let complete = last.is_some();
@@ -270,6 +275,7 @@ impl Window {
                     .collect()
             },
             truncated: self.truncated,
+            skipped_kernel_events: skipped.saturating_sub(self.skipped_at_open),
         }
     }
 }

@@ -32,6 +32,20 @@ struct {
 	__type(value, struct birth_tracked);
 } birth_tracked SEC(".maps");
 
+/* Container cgroups made since the observer started (key: the cgroup id that
+ * exec records carry: cgroup2's on v2, the cpu controller's on v1). A process
+ * that execs inside one is followed even when the kernel skipped the fork or
+ * attach that would have tracked it: from 7.x on, a tracepoint program can be
+ * preempted, and the same program's next event on that CPU is then skipped
+ * (counted as a recursion miss). LRU: userspace deletes an entry when its
+ * window closes; entries of cgroups that never had a window age out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u32);
+} birth_cgroups SEC(".maps");
+
 /* Scratch for the mkdir path (too big for the 512-byte stack with a record). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -234,6 +234,23 @@ test("an incomplete capture is an Incomplete certificate with a False condition"
     "entrypoint /bin/sleep exec'd 41.0 ms after the first kernel event",
   );
   assert.equal(done.conditions[0].lastTransitionTime, "2026-11-25T22:41:00.000Z");
+  // Events the kernel skipped meanwhile are named: the exec may have happened unseen.
+  const skipped = birthEvidence(UID, {
+    complete: false,
+    closeReason: "timeout",
+    durationSeconds: 30,
+    skippedKernelEvents: 3,
+  });
+  assert.match(
+    buildStatus(skipped, 1, undefined, t0).conditions?.[0]?.message ?? "",
+    /without an entrypoint exec; the kernel skipped 3 events in the observer's birth programs/,
+  );
+  assert.equal(buildCertificate(input(skipped)).spec.kernelStats.skippedKernelEvents, 3);
+  assert.equal(
+    buildCertificate(input(e)).spec.kernelStats.skippedKernelEvents,
+    undefined,
+    "left out when none were skipped",
+  );
   const shutdown = birthEvidence(UID, { complete: false, closeReason: "shutdown" });
   assert.equal(buildStatus(shutdown, 1, undefined, t0).conditions?.[0]?.reason, "ObserverShutdown");
 });

@@ -173,6 +173,7 @@ function kernelStats(e: BirthEvent, cut: Cut): KernelStats {
     ),
     forks: e.forks,
     execs: e.execs,
+    ...(e.skippedKernelEvents ? { skippedKernelEvents: e.skippedKernelEvents } : {}),
     totalDurationSeconds: e.durationSeconds,
   };
 }
@@ -254,7 +255,10 @@ function completeCondition(
       : "CaptureTimeout";
   const message = e.complete
     ? `entrypoint ${entrypoint ?? "(unnamed)"} exec'd ${ms} ms after the first kernel event`
-    : `capture window closed (${e.closeReason}) after ${ms} ms without an entrypoint exec`;
+    : `capture window closed (${e.closeReason}) after ${ms} ms without an entrypoint exec` +
+      (e.skippedKernelEvents
+        ? `; the kernel skipped ${e.skippedKernelEvents} events in the observer's birth programs meanwhile, so the exec may have happened unseen`
+        : "");
   return {
     type: CONDITION,
     status: e.complete ? "True" : "False",

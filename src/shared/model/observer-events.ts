@@ -131,6 +131,13 @@ export const BirthEventSchema = Type.Object({
   containers: Type.Array(BirthContainerSchema),
   timeline: Type.Array(BirthStepSchema),
   truncated: Type.Boolean({ description: "True when timeline or lists were cut at their bounds." }),
+  skippedKernelEvents: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      description:
+        "Events the kernel skipped in the observer's birth programs, node-wide, while the window was open (BPF recursion misses); when not 0 a fork, exec or write may be missing.",
+    }),
+  ),
 });
 export type BirthEvent = Static<typeof BirthEventSchema>;
 

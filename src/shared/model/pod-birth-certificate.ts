@@ -86,6 +86,11 @@ export const KernelStatsSchema = Type.Object({
   cgroupFilesWritten: Type.Array(CgroupFileWriteSchema, { maxItems: 512 }),
   forks: count("Processes forked."),
   execs: count("Programs exec'd."),
+  skippedKernelEvents: Type.Optional(
+    count(
+      "Events the kernel skipped in the observer's birth programs, node-wide, during the capture; when set, a fork, exec or write may be missing.",
+    ),
+  ),
   totalDurationSeconds: Type.Number({
     minimum: 0,
     description: "From the first event to the entrypoint's exec, in seconds.",

@@ -52,7 +52,7 @@ fn basename(p: &str) -> &str {
 
 /// Files a runtime execs on its way to the entrypoint (runc re-execs itself
 /// through /proc/self/exe or a memfd); never an entrypoint.
-fn runtime_binary(path: &str) -> bool {
+pub(in crate::birth) fn runtime_binary(path: &str) -> bool {
     let b = basename(path);
     path.starts_with("/proc/self/")
         || path.starts_with("/memfd:")

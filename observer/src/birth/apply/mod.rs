@@ -11,6 +11,8 @@ mod mkdir;
 mod ns;
 mod write;
 
+pub(super) use exec::runtime_binary;
+
 use super::hierarchies::Hierarchies;
 use super::procs::Proc;
 use super::settings::BirthSettings;

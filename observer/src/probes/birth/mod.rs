@@ -36,6 +36,8 @@ pub struct Birth {
     pub ringbuf: MapHandle,
     lost: MapHandle,
     tracked: MapHandle,
+    /// Container cgroups an exec inside of is followed (birth_state.bpf.h).
+    cgroups: MapHandle,
     sys_prog: ProgramHandle,
     /// The raw tracepoint link of the syscall program while attached;
     /// dropping (closing) it detaches the program.
@@ -78,6 +80,7 @@ pub fn load(cfg: LoadCfg) -> Result<Birth> {
             ringbuf: MapHandle::try_from(&skel.maps.birth_rb)?,
             lost: MapHandle::try_from(&skel.maps.birth_lost)?,
             tracked: MapHandle::try_from(&skel.maps.birth_tracked)?,
+            cgroups: MapHandle::try_from(&skel.maps.birth_cgroups)?,
             sys_prog,
             sys_link: Mutex::new(None),
         })
@@ -144,6 +147,24 @@ impl Birth {
     /// Stop tracking a process (its window closed).
     pub fn untrack(&self, tgid: u32) {
         let _ = self.tracked.delete(&tgid.to_ne_bytes());
+    }
+
+    /// Stop following execs inside a container cgroup (its window closed):
+    /// health-check and `kubectl exec` processes later are no birth.
+    pub fn forget_cgroup(&self, id: u64) {
+        let _ = self.cgroups.delete(&id.to_ne_bytes());
+    }
+
+    /// Events the kernel skipped in the birth programs so far (recursion
+    /// misses: on 7.x a tracepoint program can be preempted, and the same
+    /// program's next event on that CPU is then not run).
+    pub fn skipped_events(&self) -> u64 {
+        self.attached
+            .progs
+            .iter()
+            .filter_map(|(_, h)| super::stats::prog_stats(h))
+            .map(|s| s.recursion_misses)
+            .sum()
     }
 
     /// Entries in the tracked-process map (bounded at 16384 in BPF).
