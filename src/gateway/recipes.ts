@@ -81,10 +81,18 @@ export function evaluateRaw(
     case "increase": {
       const keep = [...WORKLOAD_LABELS, ...recipe.by];
       for (const g of groupBy(byName(series, recipe.metric), keep).values()) {
+        // "increase" is per step: the window's rate times the step, not the window's
+        // increase. Windows are longer than the step (rateWindowMs), so window
+        // increases overlap, and a panel summing them over the range ("OOM kills in
+        // range") would count each event window/step times.
+        const perStep = range.stepMs / 1000;
         const f =
           recipe.kind === "rate"
             ? (s: RawSeries, t: number) => perSecond(win(s, t))
-            : (s: RawSeries, t: number) => win(s, t)?.delta;
+            : (s: RawSeries, t: number) => {
+                const r = perSecond(win(s, t));
+                return r === undefined ? undefined : r * perStep;
+              };
         out.push(build(g.labels, range, (t) => sumOf(g.members, (s) => f(s, t))));
       }
       break;

@@ -78,6 +78,7 @@ export function promql(
   recipe: Recipe,
   f: Filters,
   windowMs: number,
+  stepMs: number,
 ): { expr: string; extra?: Record<string, string> }[] {
   const w = `[${windowMs}ms]`;
   const by = (extra: string[] = []) => `by (${[...WORKLOAD_LABELS, ...extra].join(",")})`;
@@ -85,7 +86,13 @@ export function promql(
     case "rate":
       return [{ expr: `sum ${by(recipe.by)} (rate(${selector(recipe.metric, f)}${w}))` }];
     case "increase":
-      return [{ expr: `sum ${by(recipe.by)} (increase(${selector(recipe.metric, f)}${w}))` }];
+      // Per step, as recipes.ts computes it: the window's rate times the step (window
+      // increases overlap, so summing them over a range would overcount).
+      return [
+        {
+          expr: `sum ${by(recipe.by)} (rate(${selector(recipe.metric, f)}${w})) * ${stepMs / 1000}`,
+        },
+      ];
     case "ratio":
       return [
         {
@@ -213,7 +220,7 @@ export function createPrometheusSource(opts: PrometheusOptions): SignalSource {
     stop: () => Promise.resolve(),
     async evaluate(recipe, f, range: RangeRequest) {
       const win = rateWindowMs(range.stepMs, opts.scrapeIntervalMs);
-      const exprs = promql(recipe, f, win);
+      const exprs = promql(recipe, f, win, range.stepMs);
       const { start, end } = alignRange(range.fromMs, range.toMs, range.stepMs);
       const answers = await Promise.all(
         exprs.map(({ expr }) =>

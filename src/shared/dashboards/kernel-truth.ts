@@ -199,8 +199,11 @@ export const kernelTruth = () =>
           stack(
             stat({
               title: "OOM kills in range",
-              description: `${SIGNAL_DEFS["oom-kill"].description} Summed over the time range per workload.`,
+              description: `${SIGNAL_DEFS["oom-kill"].description} Summed over the time range per workload. The per-step counts come from the counter's rate over a look-back window: kills in the range's last minute are not all in yet, and a workload's first kill (its counter appears at 1) is not counted.`,
               unit: "short",
+              // Per-step counts come from a rate (catalogue "increase"), so their sum is
+              // a count up to rounding: shown whole.
+              decimals: 0,
               w: 8,
               h: 4,
               thresholds: oneColor("red"),
