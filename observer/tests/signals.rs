@@ -573,7 +573,10 @@ fn memcg_reclaim_and_psi_are_attributed_to_the_cgroup() {
     let cg = Cgroup::new(&["memory", "unified"]);
     cg.set_memory_limit(48 << 20);
     // Page cache beyond the limit is reclaimable: writing 160 MiB to a disk
-    // file inside a 48 MiB memcg forces memcg direct reclaim, not OOM.
+    // file inside a 48 MiB memcg forces memcg direct reclaim, not OOM. Synced
+    // writes (dsync) keep that cache clean: dirty pages wait for writeback,
+    // and on a slow disk (a TCG guest's, 6.12, 2026-12-06) a memcg full of
+    // them OOM-killed dd.
     let file = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique("kg-reclaim"));
     struct Rm(std::path::PathBuf);
     impl Drop for Rm {
@@ -584,7 +587,10 @@ fn memcg_reclaim_and_psi_are_attributed_to_the_cgroup() {
     let _rm = Rm(file.clone());
     let mut w = Held::spawn(
         &[],
-        &format!("exec dd if=/dev/zero of={} bs=1M count=160", file.display()),
+        &format!(
+            "exec dd if=/dev/zero of={} bs=1M count=160 oflag=dsync",
+            file.display()
+        ),
     );
     cg.add(w.pid());
     w.release();
